@@ -1,0 +1,96 @@
+"""Konsekvens: consequence analysis (DPIA) of an organisation's social-media presence."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+
+from .config import configure
+from .extensions import babel, csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+LANGUAGES = ("sv", "en")
+
+
+def select_locale() -> str:
+    """Swedish first: the user's explicit choice, then their profile, else Swedish."""
+    if not has_request_context():
+        return "sv"
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    return "sv"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Log in to continue.")
+
+    from .models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+
+def register_blueprints(app: Flask) -> None:
+    from .views import assessments, auth, general
+
+    app.register_blueprint(general.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(assessments.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .views.general import register_errors
+
+    register_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    from . import cli
+
+    cli.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from .catalog import platform_label
+    from .roles import role_label, status_label
+
+    @app.context_processor
+    def inject() -> dict:
+        return {"current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
+                "role_label": role_label, "status_label": status_label}

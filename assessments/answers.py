@@ -1,0 +1,148 @@
+"""Answers: reading them, deciding which questions apply, saving a step without losing an edit.
+
+A step is saved only against the version of the assessment the user's page was built from; an edit made
+on a stale page is refused and nothing already saved changes (the user's input is shown back to them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import audit
+from .catalog import Catalog, Question, Section, get_catalog
+from .extensions import db
+from .models import Answer, Assessment, User, utcnow
+from .workflow import WorkflowError, can_edit
+
+AnswerKey = tuple[str, str]  # (question key, platform or '')
+
+
+class StaleEdit(WorkflowError):
+    def __init__(self) -> None:
+        super().__init__(_l("Someone else saved this assessment after you opened the page. Your changes on "
+                            "this page were not saved; they are shown below so you can compare and save "
+                            "again."), status_code=409)
+
+
+def catalog_of(assessment: Assessment) -> Catalog:
+    """The catalogue version the assessment is pinned to; a newer version never changes it."""
+    return get_catalog(assessment.catalog_id, assessment.catalog_version)
+
+
+def load_answers(assessment: Assessment) -> dict[AnswerKey, Any]:
+    rows = db.session.execute(
+        select(Answer.question_key, Answer.platform, Answer.value).where(Answer.assessment_id == assessment.id)
+    )
+    return {(key, platform): value for key, platform, value in rows}
+
+
+def answer_key(question: Question, platform: str) -> AnswerKey:
+    return (question.key, platform if question.per_platform else "")
+
+
+def applies(catalog: Catalog, question: Question, platform: str, answers: dict[AnswerKey, Any]) -> bool:
+    """Whether a question is asked, given the answers so far (its ``show_if`` chain)."""
+    if question.show_if is None:
+        return True
+    parent = catalog.question(question.show_if.question)
+    if not applies(catalog, parent, platform, answers):
+        return False
+    return question.show_if.is_met(answers.get(answer_key(parent, platform)))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One place an answer goes: a question, for one platform when it repeats per platform."""
+
+    question: Question
+    platform: str  # '' for global questions
+
+    @property
+    def key(self) -> AnswerKey:
+        return (self.question.key, self.platform)
+
+    @property
+    def field_name(self) -> str:
+        return f"{self.question.key}__{self.platform}" if self.platform else self.question.key
+
+
+def slots(section: Section, platforms: list[str]) -> Iterator[Slot]:
+    """Global questions first, then each platform's repetition, in catalogue order."""
+    for question in section.questions:
+        if not question.per_platform:
+            yield Slot(question, "")
+    for platform in platforms:
+        for question in section.questions:
+            if question.per_platform:
+                yield Slot(question, platform)
+
+
+def is_answered(value: Any) -> bool:
+    return value not in (None, "", [])
+
+
+@dataclass(frozen=True)
+class SectionProgress:
+    section: Section
+    answered: int
+    required: int
+    missing: tuple[Slot, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None) -> list[SectionProgress]:
+    catalog = catalog_of(assessment)
+    answers = load_answers(assessment) if answers is None else answers
+    result = []
+    for section in catalog.sections:
+        answered = required = 0
+        missing = []
+        for slot in slots(section, assessment.platforms):
+            if not applies(catalog, slot.question, slot.platform, answers):
+                continue
+            done = is_answered(answers.get(slot.key))
+            answered += done
+            if slot.question.required:
+                required += 1
+                if not done:
+                    missing.append(slot)
+        result.append(SectionProgress(section, answered, required, tuple(missing)))
+    return result
+
+
+def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
+              expected_version: int) -> int:
+    """Store the answers of one step. Returns how many answers changed."""
+    if not can_edit(actor, assessment):
+        raise WorkflowError(_l("This assessment cannot be edited now."), status_code=403)
+    if assessment.version != expected_version:
+        raise StaleEdit()
+    existing = {(a.question_key, a.platform): a for a in db.session.scalars(
+        select(Answer).where(Answer.assessment_id == assessment.id,
+                             Answer.question_key.in_([q.key for q in section.questions])))}
+    changed = 0
+    for key, value in values.items():
+        row = existing.get(key)
+        old = row.value if row else None
+        if (old if is_answered(old) else None) == (value if is_answered(value) else None):
+            continue
+        changed += 1
+        if row is None:
+            db.session.add(Answer(assessment_id=assessment.id, question_key=key[0], platform=key[1],
+                                  value=value, updated_by_id=actor.id))
+        else:
+            row.value, row.updated_at, row.updated_by_id = value, utcnow(), actor.id
+        audit.record(assessment.organisation_id, "answer_changed", actor=actor, assessment_id=assessment.id,
+                     question=key[0], platform=key[1], old=old, new=value)
+    assessment.last_step = section.key
+    # Touching the row bumps the version counter even when only answers changed, so a second
+    # page open on the old version is refused (optimistic locking).
+    assessment.updated_at = utcnow()
+    db.session.flush()
+    return changed

@@ -1,0 +1,103 @@
+"""Append-only audit trail, hash-chained per organisation.
+
+Every event's hash covers the previous event's hash, so editing, deleting or reordering a row breaks the
+chain from that row on; ``verify_chain`` names the first broken event. Services call ``record`` inside
+their transaction and never commit (the request boundary does).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import AuditEvent, Organisation, User, utcnow
+
+GENESIS = "0" * 64
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def event_hash(*, prev_hash: str, organisation_id: int, seq: int, assessment_id: int | None,
+               actor_id: int | None, action: str, details: dict[str, Any], created_at: datetime) -> str:
+    canonical = json.dumps(
+        {
+            "prev": prev_hash,
+            "org": organisation_id,
+            "seq": seq,
+            "assessment": assessment_id,
+            "actor": actor_id,
+            "action": action,
+            "details": details,
+            "at": as_utc(created_at).isoformat(timespec="microseconds"),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record(organisation_id: int, action: str, *, actor: User | None = None, assessment_id: int | None = None,
+           **details: Any) -> AuditEvent:
+    # Lock the organisation row so two transactions cannot take the same sequence number (PostgreSQL);
+    # SQLite serialises writers anyway. The unique (organisation_id, seq) constraint is the last guard.
+    db.session.execute(select(Organisation.id).where(Organisation.id == organisation_id).with_for_update())
+    last = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.organisation_id == organisation_id)
+        .order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq = last.seq + 1 if last else 1
+    prev = last.hash if last else GENESIS
+    created_at = utcnow()
+    details = json.loads(json.dumps(details, default=str))  # what is hashed is exactly what is stored
+    event = AuditEvent(
+        organisation_id=organisation_id, seq=seq, assessment_id=assessment_id,
+        actor_id=actor.id if actor else None, action=action, details=details, created_at=created_at,
+        prev_hash=prev,
+    )
+    event.hash = event_hash(prev_hash=prev, organisation_id=organisation_id, seq=seq,
+                            assessment_id=assessment_id, actor_id=event.actor_id, action=action,
+                            details=details, created_at=created_at)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    organisation_id: int
+    seq: int
+    event_id: int | None
+    problem: str
+
+
+def verify_chain(organisation_id: int) -> list[ChainProblem]:
+    problems: list[ChainProblem] = []
+    prev = GENESIS
+    expected_seq = 1
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.organisation_id == organisation_id).order_by(AuditEvent.seq)
+    )
+    for event in events:
+        if event.seq != expected_seq:
+            problems.append(ChainProblem(organisation_id, expected_seq, None,
+                                         f"event {expected_seq} is missing (next is {event.seq})"))
+        if event.prev_hash != prev:
+            problems.append(ChainProblem(organisation_id, event.seq, event.id,
+                                         "does not follow the previous event (deleted or reordered)"))
+        recomputed = event_hash(prev_hash=event.prev_hash, organisation_id=event.organisation_id,
+                                seq=event.seq, assessment_id=event.assessment_id, actor_id=event.actor_id,
+                                action=event.action, details=event.details, created_at=event.created_at)
+        if recomputed != event.hash:
+            problems.append(ChainProblem(organisation_id, event.seq, event.id, "content was changed"))
+        prev = event.hash
+        expected_seq = event.seq + 1
+    return problems

@@ -1,0 +1,410 @@
+"""Loading and validating catalogue YAML files.
+
+Every rule of the format is checked here, once, at load time, so the rest of the application can
+trust a Catalog completely. Each error names the file, the place (``sections[2].questions[3] (key
+'transfer_tool')``) and, where known, the line.
+
+Two deliberate departures from plain ``yaml.safe_load``:
+
+* only ``true``/``false`` are booleans (YAML 1.2). Under YAML 1.1, ``equals: yes`` or ``value: no``
+  would silently become booleans; here they stay the strings the author meant.
+* a key repeated in one mapping is an error instead of silently keeping the last value.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import yaml
+
+from .model import (
+    CHOICE_TYPES,
+    QUESTION_TYPES,
+    YES_NO_VALUES,
+    Catalog,
+    CatalogError,
+    Option,
+    Question,
+    Section,
+    ShowIf,
+    Text,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+_ID_RE = re.compile(r"[a-z][a-z0-9-]*\Z")
+_KEY_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+_VALUE_RE = re.compile(r"[a-z0-9_]+\Z")
+_TAG_RE = re.compile(r"[a-z0-9_]+\Z")
+_FILE_RE = re.compile(r"(?P<id>[a-z][a-z0-9-]*)-(?P<version>[1-9][0-9]*)\.yaml\Z")
+
+_CATALOG_KEYS = {"id", "version", "title", "sections"}
+_SECTION_KEYS = {"key", "title", "intro", "questions"}
+_QUESTION_KEYS = {"key", "type", "text", "help", "refs", "tags", "required", "per_platform", "options",
+                  "show_if"}
+_OPTION_KEYS = {"value", "label"}
+_SHOW_IF_KEYS = {"question", "equals", "any_of", "includes"}
+_TEXT_KEYS = {"sv", "en"}
+
+
+# --- YAML reading -----------------------------------------------------------------------------------
+
+class _Mapping(dict):
+    """A YAML mapping that remembers its 1-based line, for error messages."""
+
+    line: int | None = None
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
+    loader.flatten_mapping(node)
+    result = _Mapping()
+    result.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in result
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found an unhashable key",
+                key_node.start_mark) from None
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                key_node.start_mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, name: str) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{name}: cannot read file: {exc}", file=name) from exc
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        where = f" at line {line}, column {mark.column + 1}" if mark else ""
+        raise CatalogError(f"{name}: YAML syntax error{where}: {problem}", file=name, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{name}: YAML error: {exc}", file=name) from exc
+
+
+# --- validation ---------------------------------------------------------------------------------------
+
+class _Validator:
+    def __init__(self, name: str):
+        self.name = name
+        self.all_question_keys: set[object] = set()
+
+    def fail(self, where: str, message: str, node: object = None) -> CatalogError:
+        line = getattr(node, "line", None)
+        prefix = f"{self.name}: {where}: " if where else f"{self.name}: "
+        suffix = f" (line {line})" if line else ""
+        return CatalogError(prefix + message + suffix, file=self.name, path=where or None, line=line)
+
+    # generic helpers
+
+    def mapping(self, value: object, where: str, what: str, parent: object = None) -> _Mapping:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"{what} must be a mapping, got {_kind(value)}", parent)
+        return value  # type: ignore[return-value]
+
+    def keys(self, mapping: _Mapping, where: str, allowed: set[str], required: tuple[str, ...]) -> None:
+        unknown = [k for k in mapping if k not in allowed]
+        if unknown:
+            raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})",
+                            mapping)
+        for key in required:
+            if key not in mapping:
+                raise self.fail(where, f"missing required key {key!r}", mapping)
+
+    def string(self, value: object, where: str, field: str, node: object, pattern: re.Pattern | None = None,
+               pattern_text: str = "") -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"{field} must be a non-empty string, got {_kind(value)}", node)
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(where, f"{field} {value!r} must match {pattern_text}", node)
+        return value
+
+    def boolean(self, mapping: _Mapping, key: str, default: bool, where: str) -> bool:
+        value = mapping.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(where, f"{key} must be true or false, got {_kind(value)}", mapping)
+        return value
+
+    def string_list(self, value: object, where: str, field: str, node: object,
+                    pattern: re.Pattern | None = None, pattern_text: str = "") -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"{field} must be a list, got {_kind(value)}", node)
+        items = tuple(self.string(item, where, f"{field}[{i}]", node, pattern, pattern_text)
+                      for i, item in enumerate(value))
+        seen: set[str] = set()
+        for item in items:
+            if item in seen:
+                raise self.fail(where, f"{field} lists {item!r} twice", node)
+            seen.add(item)
+        return items
+
+    def text(self, value: object, where: str, field: str, parent: object) -> Text:
+        # Every text needs both languages: the English UI must never fall back to Swedish silently.
+        mapping = self.mapping(value, where, f"{field} (a text with 'sv' and 'en')", parent)
+        unknown = [k for k in mapping if k not in _TEXT_KEYS]
+        if unknown:
+            raise self.fail(where, f"{field}: unknown language {unknown[0]!r} (allowed: en, sv)", mapping)
+        parts = {}
+        for lang in ("sv", "en"):
+            part = mapping.get(lang)
+            if not isinstance(part, str) or not part.strip():
+                state = "missing" if lang not in mapping else f"empty or not a string ({_kind(part)})"
+                raise self.fail(where, f"{field}: {lang!r} text is {state}", mapping)
+            parts[lang] = part.strip()
+        return Text(**parts)
+
+    # the format
+
+    def catalog(self, data: object, path: Path) -> Catalog:
+        top = self.mapping(data, "", "the file")
+        self.keys(top, "", _CATALOG_KEYS, ("id", "version", "title", "sections"))
+        catalog_id = self.string(top["id"], "id", "id", top, _ID_RE, "[a-z][a-z0-9-]*")
+        version = top["version"]
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise self.fail("version", f"version must be a positive integer, got {version!r}", top)
+        expected = f"{catalog_id}-{version}.yaml"
+        if path.name != expected:
+            raise self.fail("", f"file name must be {expected!r} for id {catalog_id!r} and version "
+                            f"{version} (file name and contents disagree)", top)
+        title = self.text(top["title"], "title", "title", top)
+        raw_sections = top["sections"]
+        if not isinstance(raw_sections, list) or not raw_sections:
+            raise self.fail("sections", "sections must be a non-empty list", top)
+
+        # All keys in the file, only to tell "comes later" from "does not exist" in show_if errors.
+        self.all_question_keys = {
+            q.get("key") for s in raw_sections if isinstance(s, dict) and isinstance(s.get("questions"), list)
+            for q in s["questions"] if isinstance(q, dict)}
+        sections: list[Section] = []
+        section_keys: set[str] = set()
+        questions: dict[str, Question] = {}  # in catalogue order, for show_if checks
+        for s_index, raw_section in enumerate(raw_sections):
+            section = self.section(raw_section, s_index, section_keys, questions, top)
+            sections.append(section)
+        return Catalog(id=catalog_id, version=version, title=title, sections=tuple(sections),
+                       source=str(path))
+
+    def section(self, raw: object, s_index: int, section_keys: set[str], questions: dict[str, Question],
+                parent: object) -> Section:
+        where = f"sections[{s_index}]"
+        mapping = self.mapping(raw, where, "a section", parent)
+        key = mapping.get("key")
+        if isinstance(key, str):
+            where = f"{where} (key {key!r})"
+        self.keys(mapping, where, _SECTION_KEYS, ("key", "title", "questions"))
+        key = self.string(key, where, "key", mapping, _KEY_RE, "[a-z][a-z0-9_]*")
+        if key in section_keys:
+            raise self.fail(where, f"duplicate section key {key!r}", mapping)
+        section_keys.add(key)
+        title = self.text(mapping["title"], where, "title", mapping)
+        intro = self.text(mapping["intro"], where, "intro", mapping) if "intro" in mapping else None
+        raw_questions = mapping["questions"]
+        if not isinstance(raw_questions, list) or not raw_questions:
+            raise self.fail(where, "questions must be a non-empty list", mapping)
+        section_questions = []
+        for q_index, raw_question in enumerate(raw_questions):
+            question = self.question(raw_question, f"sections[{s_index}].questions[{q_index}]", key,
+                                     questions, mapping)
+            questions[question.key] = question
+            section_questions.append(question)
+        return Section(key=key, title=title, intro=intro, questions=tuple(section_questions))
+
+    def question(self, raw: object, where: str, section_key: str, earlier: dict[str, Question],
+                 parent: object) -> Question:
+        mapping = self.mapping(raw, where, "a question", parent)
+        key = mapping.get("key")
+        if isinstance(key, str):
+            where = f"{where} (key {key!r})"
+        self.keys(mapping, where, _QUESTION_KEYS, ("key", "type", "text"))
+        key = self.string(key, where, "key", mapping, _KEY_RE, "[a-z][a-z0-9_]*")
+        if key in earlier:
+            other = earlier[key]
+            raise self.fail(where, f"duplicate question key {key!r} (already used in section "
+                            f"{other.section_key!r}); question keys must be unique in the catalogue",
+                            mapping)
+        qtype = mapping["type"]
+        if qtype not in QUESTION_TYPES:
+            raise self.fail(where, f"unknown type {qtype!r} (allowed: {', '.join(QUESTION_TYPES)})", mapping)
+        text = self.text(mapping["text"], where, "text", mapping)
+        help_text = self.text(mapping["help"], where, "help", mapping) if "help" in mapping else None
+        refs = self.string_list(mapping.get("refs", []), where, "refs", mapping)
+        tags = self.string_list(mapping.get("tags", []), where, "tags", mapping, _TAG_RE, "[a-z0-9_]+")
+        required = self.boolean(mapping, "required", True, where)
+        per_platform = self.boolean(mapping, "per_platform", False, where)
+        options = self.options(mapping, qtype, where)
+        show_if = (self.show_if(mapping["show_if"], where, per_platform, earlier, mapping)
+                   if "show_if" in mapping else None)
+        return Question(key=key, type=qtype, text=text, help=help_text, refs=refs, tags=tags,
+                        required=required, per_platform=per_platform, options=options, show_if=show_if,
+                        section_key=section_key)
+
+    def options(self, mapping: _Mapping, qtype: str, where: str) -> tuple[Option, ...]:
+        if qtype not in CHOICE_TYPES:
+            if "options" in mapping:
+                extra = " (yes_no always has the values 'yes' and 'no')" if qtype == "yes_no" else ""
+                raise self.fail(where, f"options are not allowed for type {qtype!r}{extra}", mapping)
+            return ()
+        raw = mapping.get("options")
+        if raw is None:
+            raise self.fail(where, f"type {qtype!r} needs options", mapping)
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise self.fail(where, f"options must be a list of at least two options for type {qtype!r}",
+                            mapping)
+        options = []
+        values: set[str] = set()
+        for o_index, raw_option in enumerate(raw):
+            o_where = f"{where}.options[{o_index}]"
+            option = self.mapping(raw_option, o_where, "an option", mapping)
+            self.keys(option, o_where, _OPTION_KEYS, ("value", "label"))
+            value = self.string(option["value"], o_where, "value", option, _VALUE_RE, "[a-z0-9_]+")
+            if value in values:
+                raise self.fail(o_where, f"duplicate option value {value!r}", option)
+            values.add(value)
+            options.append(Option(value=value, label=self.text(option["label"], o_where, "label", option)))
+        return tuple(options)
+
+    def show_if(self, raw: object, where: str, per_platform: bool, earlier: dict[str, Question],
+                parent: object) -> ShowIf:
+        mapping = self.mapping(raw, where, "show_if", parent)
+        self.keys(mapping, f"{where}.show_if", _SHOW_IF_KEYS, ("question",))
+        ref_key = self.string(mapping["question"], where, "show_if.question", mapping)
+        conditions = [k for k in ("equals", "any_of", "includes") if k in mapping]
+        if len(conditions) != 1:
+            raise self.fail(where, "show_if needs exactly one of equals, any_of, includes; got "
+                            f"{', '.join(conditions) or 'none'}", mapping)
+        if ref_key not in earlier:
+            # Only earlier questions count: the form is filled in order and a condition must never
+            # depend on something the user has not reached yet (this also rules out cycles).
+            if ref_key == _key_of(where):
+                raise self.fail(where, f"show_if refers to the question itself ({ref_key!r})", mapping)
+            if ref_key in self.all_question_keys:
+                raise self.fail(where, f"show_if refers to question {ref_key!r}, which comes later; a "
+                                "condition may only refer to an earlier question", mapping)
+            raise self.fail(where, f"show_if refers to unknown question {ref_key!r} (it must exist and "
+                            "come earlier in the catalogue)", mapping)
+        target = earlier[ref_key]
+        if target.per_platform and not per_platform:
+            raise self.fail(where, f"a global question cannot depend on the per-platform question "
+                            f"{ref_key!r} (which platform's answer would decide?)", mapping)
+        if target.type == "yes_no":
+            allowed: tuple[str, ...] = YES_NO_VALUES
+        elif target.type in CHOICE_TYPES:
+            allowed = tuple(o.value for o in target.options)
+        else:
+            raise self.fail(where, f"show_if refers to question {ref_key!r} of type {target.type!r}; only "
+                            "single_choice, multiple_choice and yes_no answers can be compared", mapping)
+
+        condition = conditions[0]
+        if condition == "includes" and not target.is_multi:
+            raise self.fail(where, f"show_if.includes needs a multiple_choice question, but {ref_key!r} is "
+                            f"{target.type!r} (use equals or any_of)", mapping)
+        if condition != "includes" and target.is_multi:
+            raise self.fail(where, f"show_if.{condition} needs a single-valued question, but {ref_key!r} is "
+                            "multiple_choice (use includes)", mapping)
+
+        if condition == "any_of":
+            values = self.string_list(mapping["any_of"], where, "show_if.any_of", mapping)
+            if not values:
+                raise self.fail(where, "show_if.any_of must not be empty", mapping)
+        else:
+            values = (self.string(mapping[condition], where, f"show_if.{condition}", mapping),)
+        for value in values:
+            if value not in allowed:
+                raise self.fail(where, f"show_if.{condition} value {value!r} is not an option of question "
+                                f"{ref_key!r} (options: {', '.join(allowed)})", mapping)
+        return ShowIf(question=ref_key,
+                      equals=mapping.get("equals"),
+                      any_of=values if condition == "any_of" else None,
+                      includes=mapping.get("includes"))
+
+
+def _key_of(where: str) -> str | None:
+    match = re.search(r"\(key '([^']*)'\)$", where)
+    return match.group(1) if match else None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) < 40 else "a string"
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+
+
+# --- public functions -------------------------------------------------------------------------------
+
+def load_catalog_file(path: str | Path) -> Catalog:
+    """Load and validate one catalogue file; CatalogError names the file, the place and the line."""
+    path = Path(path)
+    name = path.name
+    return _Validator(name).catalog(_read_yaml(path, name), path)
+
+
+def available_catalogs() -> list[tuple[str, int]]:
+    """(id, version) of every catalogue file shipped with the application, sorted."""
+    found = []
+    for path in DATA_DIR.glob("*.yaml"):
+        match = _FILE_RE.match(path.name)
+        if match:
+            found.append((match["id"], int(match["version"])))
+    return sorted(found)
+
+
+@functools.cache
+def _cached_catalog(catalog_id: str, version: int) -> Catalog:
+    path = DATA_DIR / f"{catalog_id}-{version}.yaml"
+    if not path.is_file():
+        raise CatalogError(f"unknown catalogue {catalog_id!r} version {version}")
+    return load_catalog_file(path)
+
+
+def get_catalog(catalog_id: str, version: int) -> Catalog:
+    """The catalogue an assessment was started on. Cached: the same object for the same id and version.
+
+    The id and version usually come from the database or a URL, so they are checked before they are
+    turned into a file name.
+    """
+    if not isinstance(catalog_id, str) or not _ID_RE.match(catalog_id):
+        raise CatalogError(f"unknown catalogue {catalog_id!r}: not a valid catalogue id")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CatalogError(f"unknown catalogue {catalog_id!r} version {version!r}: not a positive integer")
+    return _cached_catalog(catalog_id, version)
+
+
+get_catalog.cache_clear = _cached_catalog.cache_clear  # type: ignore[attr-defined]
+
+
+def latest_catalog(catalog_id: str = "social-media") -> Catalog:
+    """The newest version of a catalogue: what a new assessment starts on."""
+    versions = [version for cid, version in available_catalogs() if cid == catalog_id]
+    if not versions:
+        raise CatalogError(f"unknown catalogue {catalog_id!r}: no version found")
+    return get_catalog(catalog_id, max(versions))

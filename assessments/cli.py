@@ -1,0 +1,103 @@
+"""``flask --app app …`` commands: init, demo, verify."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import ArchivedDocument, Organisation, Role, User
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(verify_command)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Apply migrations and create the demo organisations, users and seals (safe to run twice)."""
+    from .demo import create_demo_organisations
+
+    upgrade()
+    logins = create_demo_organisations(Path(current_app.config["SEAL_DIR"]),
+                                       current_app.config.get("DEMO_PASSWORD"))
+    db.session.commit()
+    new = [login for login in logins if login.password]
+    if not new:
+        click.echo("Demo data already present; passwords were printed when it was created "
+                   "(or set KONSEKVENS_DEMO_PASSWORD before the first start).")
+        return
+    click.echo("Demo logins (shown once):")
+    for login in new:
+        click.echo(f"  {login.email:<36} {login.role.value:<13} {login.password}")
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--name", default="exempelkommun", show_default=True, help="Demo assessment to use.")
+def demo_command(name: str) -> None:
+    """Take a demo assessment through every state to a signed, archived PDF; print the file's path."""
+    from . import workflow
+    from .demo import create_demo_assessment
+    from .signoff import archive, sign_approval
+    from .workflow import WorkflowError
+
+    if db.session.scalar(select(func.count()).select_from(Organisation)) == 0:
+        click.echo("No organisations yet: run `flask --app app init` first.", err=True)
+        sys.exit(1)
+    assessment = create_demo_assessment(name)
+    author = assessment.author
+    reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                     User.role == Role.LEGAL, User.id != author.id)).first()
+    try:
+        workflow.submit_for_review(assessment, author)
+        db.session.flush()
+        result = sign_approval(assessment, reviewer, expected_version=assessment.version)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        click.echo(f"Could not sign: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Assessment {assessment.id} approved by {reviewer.email}")
+    click.echo(archive().path_for(result.document.path))
+
+
+@click.command("verify")
+@with_appcontext
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_command(pdf: Path) -> None:
+    """Check a PDF's signature and whether it matches an archived record. Exits 1 when it does not."""
+    from .report.document import sha256_hex
+    from .report.verification import verify_pdf
+    from .signoff import trusted_seal_certificates
+
+    data = pdf.read_bytes()
+    report = verify_pdf(data, trusted_seal_certificates())
+    digest = sha256_hex(data)
+    record = db.session.scalars(select(ArchivedDocument).where(ArchivedDocument.sha256 == digest)).first()
+    click.echo(f"File:       {pdf}")
+    click.echo(f"SHA-256:    {digest}")
+    click.echo(f"Signature:  {'valid' if report.valid else 'NOT valid'}"
+               f" ({report.subfilter or 'no signature'})")
+    if report.signer_subject:
+        click.echo(f"Sealed by:  {report.signer_subject}")
+    if report.signing_time:
+        click.echo(f"Signed at:  {report.signing_time.isoformat()}")
+    if report.reason:
+        click.echo(f"Reason:     {report.reason}")
+    for problem in report.problems:
+        click.echo(f"Problem:    {problem}")
+    if record is not None:
+        click.echo(f"Archive:    matches archived document {record.id} of assessment {record.assessment_id} "
+                   f"({record.path})")
+    else:
+        click.echo("Archive:    matches NO archived document")
+    sys.exit(0 if report.valid and record is not None else 1)

@@ -1,0 +1,100 @@
+"""Demo organisations, users, seals and assessments (issue: a new user can start and try the journey).
+
+``flask --app app init`` calls ``create_demo_organisations``: safe to run twice, it only adds what is
+missing. Passwords come from KONSEKVENS_DEMO_PASSWORD, otherwise they are generated and printed once.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db
+from ..models import Answer, Assessment, Organisation, Role, Status, User
+from ..report.seal import create_self_signed_seal
+
+DEMO_DIR = Path(__file__).parent
+
+ORGANISATIONS = (
+    # slug, name, mail domain, public body?
+    ("exempelkommun", "Exempelkommun", "exempelkommun.example", True),
+    ("regionexempel", "Region Exempel", "regionexempel.example", True),
+    ("exempelbanken", "Exempelbanken", "exempelbanken.example", False),
+)
+
+USERS = (
+    # local part, role, name
+    ("kommunikator", Role.COMMUNICATOR, "Kim Kommunikatör"),
+    ("jurist", Role.LEGAL, "Jo Jurist"),
+    ("dso", Role.DPO, "Dana Dataskyddsombud"),
+    ("admin", Role.ADMIN, "Alex Administratör"),
+    ("lasare", Role.VIEWER, "Lo Läsare"),
+)
+
+
+@dataclass(frozen=True)
+class CreatedLogin:
+    email: str
+    role: Role
+    password: str | None  # None when the user already existed (its password is not known)
+
+
+def create_demo_organisations(seal_dir: Path, password: str | None = None) -> list[CreatedLogin]:
+    shared = password or None
+    created: list[CreatedLogin] = []
+    for slug, name, domain, public in ORGANISATIONS:
+        org = db.session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+        if org is None:
+            org = Organisation(slug=slug, name=name, is_public_body=public)
+            db.session.add(org)
+            db.session.flush()
+            audit.record(org.id, "organisation_created", name=name)
+        for local, role, person in USERS:
+            email = f"{local}@{domain}"
+            if db.session.scalars(select(User).where(User.email == email)).first() is not None:
+                created.append(CreatedLogin(email, role, None))
+                continue
+            user_password = shared or secrets.token_urlsafe(12)
+            user = User(email=email, name=person, organisation_id=org.id, role=role)
+            user.set_password(user_password)
+            db.session.add(user)
+            db.session.flush()
+            audit.record(org.id, "user_created", email=email, role=role.value)
+            created.append(CreatedLogin(email, role, user_password))
+        seal = seal_dir / f"{slug}.p12"
+        if not seal.exists():
+            create_self_signed_seal(seal, organisation_name=name)
+    db.session.flush()
+    return created
+
+
+def load_demo_assessment(name: str) -> dict[str, Any]:
+    with open(DEMO_DIR / f"{name}.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def create_demo_assessment(name: str) -> Assessment:
+    """A fully answered draft from ``assessments/demo/<name>.yaml``, authored by the communicator."""
+    spec = load_demo_assessment(name)
+    org = db.session.scalars(select(Organisation).where(Organisation.slug == spec["organisation"])).one()
+    author = db.session.scalars(select(User).where(User.organisation_id == org.id,
+                                                   User.role == Role.COMMUNICATOR)).first()
+    assessment = Assessment(organisation_id=org.id, title=spec["title"], language=spec["language"],
+                            catalog_id=spec["catalogue"]["id"], catalog_version=spec["catalogue"]["version"],
+                            platforms=list(spec["platforms"]), author_id=author.id, status=Status.DRAFT)
+    db.session.add(assessment)
+    db.session.flush()
+    audit.record(org.id, "created", actor=author, assessment_id=assessment.id, title=assessment.title,
+                 platforms=assessment.platforms, demo=name)
+    for key, value in spec["answers"].items():
+        per_platform = isinstance(value, dict)
+        for platform, item in (value.items() if per_platform else [("", value)]):
+            db.session.add(Answer(assessment_id=assessment.id, question_key=key, platform=platform,
+                                  value=item, updated_by_id=author.id))
+    db.session.flush()
+    return assessment

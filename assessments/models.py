@@ -1,0 +1,198 @@
+"""The data model: SQLAlchemy 2 typed models. Schema changes go through Alembic migrations only."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(str, enum.Enum):
+    """One role per user in their organisation (domain.md §1)."""
+
+    COMMUNICATOR = "communicator"
+    LEGAL = "legal"
+    DPO = "dpo"
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class Status(str, enum.Enum):
+    """Assessment states; only ``assessments.workflow`` changes them."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_public_body: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[Role] = mapped_column(db.Enum(Role, native_enum=False, length=20,
+                                               values_callable=lambda e: [m.value for m in e]))
+    language: Mapped[str] = mapped_column(String(5), default="sv")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    def set_password(self, password: str) -> None:
+        from flask import current_app
+
+        # scrypt by default; the tests configure a cheaper method so a suite of logins stays fast.
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
+        return self.active
+
+
+class Assessment(db.Model):
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_org_status", "organisation_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="sv")
+    catalog_id: Mapped[str] = mapped_column(String(64))
+    catalog_version: Mapped[int]
+    platforms: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[Status] = mapped_column(
+        db.Enum(Status, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=Status.DRAFT,
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    last_step: Mapped[str | None] = mapped_column(String(64))
+    # Optimistic locking: every change bumps it; a form posted from an older page is refused.
+    version: Mapped[int] = mapped_column(default=1)
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    author: Mapped[User] = relationship()
+    answers: Mapped[list[Answer]] = relationship(back_populates="assessment", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Answer(db.Model):
+    """One answer to one question; ``platform`` is '' for questions not repeated per platform."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("assessment_id", "question_key", "platform"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    question_key: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    assessment: Mapped[Assessment] = relationship(back_populates="answers")
+
+
+class ReviewComment(db.Model):
+    __tablename__ = "review_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    question_key: Mapped[str | None] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("review_comments.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+    author: Mapped[User] = relationship()
+
+
+class ArchivedDocument(db.Model):
+    """A signed PDF in the write-once archive; the row is written only after the file is durable."""
+
+    __tablename__ = "archived_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int]
+    path: Mapped[str] = mapped_column(String(300))
+    answers_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Signature(db.Model):
+    """An approval signature. Unique per assessment revision: a double click cannot sign twice."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (UniqueConstraint("assessment_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"))
+    revision: Mapped[int]
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_role: Mapped[str] = mapped_column(String(20))
+    meaning: Mapped[str] = mapped_column(String(100))
+    signed_at: Mapped[datetime]
+    certificate_subject: Mapped[str] = mapped_column(String(300))
+    document_id: Mapped[int] = mapped_column(ForeignKey("archived_documents.id"))
+
+    signer: Mapped[User] = relationship()
+    document: Mapped[ArchivedDocument] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only and hash-chained per organisation (``assessments.audit``)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("organisation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    seq: Mapped[int]
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()

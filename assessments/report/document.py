@@ -1,0 +1,92 @@
+"""What goes into the report: the answers as a versioned JSON document, and the HTML WeasyPrint renders."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import render_template
+from flask_babel import force_locale
+
+from ..answers import AnswerKey, applies, catalog_of, slots
+from ..catalog import platform_label
+from ..models import Assessment
+
+ANSWERS_FORMAT = "konsekvens.answers/1"
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+
+
+def answers_document(assessment: Assessment, answers: dict[AnswerKey, Any]) -> dict[str, Any]:
+    """The machine-readable record embedded in the PDF as answers.json (PDF/A-3 associated file)."""
+    catalog = catalog_of(assessment)
+    items = []
+    for section in catalog.sections:
+        for slot in slots(section, assessment.platforms):
+            if not applies(catalog, slot.question, slot.platform, answers):
+                continue
+            items.append({"section": section.key, "question": slot.question.key,
+                          "platform": slot.platform or None, "value": answers.get(slot.key)})
+    return {
+        "format": ANSWERS_FORMAT,
+        "assessment": {
+            "id": assessment.id,
+            "revision": assessment.revision,
+            "title": assessment.title,
+            "organisation": assessment.organisation.name,
+            "language": assessment.language,
+            "platforms": list(assessment.platforms),
+            "catalogue": {"id": catalog.id, "version": catalog.version},
+        },
+        "answers": items,
+    }
+
+
+def canonical_json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    signer_name: str
+    signer_role: str  # translated label
+    meaning: str
+    signed_at: datetime
+    registration_number: str | None
+    seal_subject: str
+
+
+def local_time(moment: datetime) -> datetime:
+    return moment.astimezone(LOCAL_TIME)
+
+
+def document_id(assessment: Assessment) -> str:
+    return f"KB-{assessment.organisation_id}-{assessment.id}-r{assessment.revision}"
+
+
+def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answers_sha256: str,
+                signature: SignatureInfo | None, status_label: str | None = None) -> str:
+    catalog = catalog_of(assessment)
+    lang = assessment.language
+    with force_locale(lang):
+        return render_template(
+            "report/report.html",
+            assessment=assessment,
+            catalog=catalog,
+            lang=lang,
+            answers=answers,
+            sections=[(section, [slot for slot in slots(section, assessment.platforms)
+                                 if applies(catalog, slot.question, slot.platform, answers)])
+                      for section in catalog.sections],
+            platform_label=platform_label,
+            signature=signature,
+            signed_at_local=local_time(signature.signed_at) if signature else None,
+            answers_sha256=answers_sha256,
+            document_id=document_id(assessment),
+        )

@@ -1,0 +1,262 @@
+"""Render the report HTML to an archival PDF (PDF/A-3b, ISO 19005-3) with WeasyPrint 70.
+
+Resource loading
+----------------
+The report HTML is generated from user-supplied answers, so it must never make
+WeasyPrint read local files or open network connections (SSRF / file disclosure).
+:class:`SafeURLFetcher` therefore serves exactly two kinds of URL:
+
+* ``asset:<relative/path>`` — a file inside :data:`ASSETS_DIR`.  The document base URL
+  is ``asset:/`` so relative references (``<link href="report.css">``, ``url(fonts/x.woff2)``
+  inside that stylesheet) resolve to ``asset:/report.css`` etc.  That only works because
+  the ``asset`` scheme is registered in :data:`urllib.parse.uses_relative` (WeasyPrint
+  resolves with :func:`urllib.parse.urljoin`, which leaves relative references to an
+  unknown scheme unresolved).  Absolute references such as ``asset:report.css`` work too.
+  Path traversal (``..`` segments, also percent-encoded), absolute paths after
+  decoding, a host part (``asset://x/…``) and symlinks leading out of the directory are
+  refused.
+* ``data:`` URLs whose media type is ``image/*`` or ``font/*`` — they are decoded in
+  memory and cannot reach anything outside the document.  Other ``data:`` types are
+  refused (no use case, and e.g. ``data:text/css`` would be a way to smuggle in
+  stylesheets that themselves reference further URLs).
+
+Everything else (``file:``, ``http(s):``, ``ftp:``…) raises :class:`RefusedURL`.  WeasyPrint
+turns any exception from a fetcher into a logged error and renders without that
+resource, so a hostile reference only loses the resource.  Every refused URL is kept in
+``SafeURLFetcher.refused`` and returned in :attr:`RenderedPdf.fetcher_refused`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import urllib.parse
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib import request
+
+import weasyprint
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+__all__ = [
+    "ASSETS_DIR",
+    "ASSET_BASE_URL",
+    "PDF_VARIANT",
+    "PdfRenderError",
+    "RefusedURL",
+    "RenderedPdf",
+    "SafeURLFetcher",
+    "SignatureBox",
+    "render_pdf",
+]
+
+ASSETS_DIR: Path = Path(__file__).parent / "assets"
+ASSET_SCHEME = "asset"
+ASSET_BASE_URL = f"{ASSET_SCHEME}:/"
+SIGNATURE_FIELD_ID = "signature-field"
+
+# PDF/A-3 (ISO 19005-3) is the first PDF/A part that allows embedding arbitrary files
+# (the answers as JSON); WeasyPrint drops non-PDF attachments for PDF/A-1/2 (pitfalls.md).
+# Conformance level B only claims visual reproducibility, which is all we guarantee.
+PDF_VARIANT = "pdf/a-3b"
+
+# CSS px → PDF points: WeasyPrint lays out at 96 px per inch, PDF user space is 72/inch.
+PX_TO_PT = 0.75
+
+# Without this, urljoin("asset:/", "report.css") returns "report.css" unchanged and
+# relative hrefs could never be resolved against the asset base URL.  Appending a
+# scheme name is process-wide but only affects URLs of this private scheme.
+if ASSET_SCHEME not in urllib.parse.uses_relative:
+    urllib.parse.uses_relative.append(ASSET_SCHEME)
+
+_CONTENT_TYPES = {
+    ".css": "text/css",  # WeasyPrint refuses <link> stylesheets not served as text/css
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+
+
+class RefusedURL(ValueError):
+    """Raised by :class:`SafeURLFetcher` for every URL it will not serve."""
+
+
+class PdfRenderError(Exception):
+    """Rendering the report failed (the message is English and technical)."""
+
+
+class SafeURLFetcher(URLFetcher):
+    """Serve only files inside :data:`ASSETS_DIR` (``asset:`` URLs) and image/font ``data:`` URLs.
+
+    Never opens a socket or a file outside the assets directory; see the module
+    docstring for the exact rules.  ``refused`` lists every URL that was refused, in
+    order of the requests.
+    """
+
+    def __init__(self, assets_dir: Path | None = None) -> None:
+        # allowed_protocols=() makes the inherited urllib machinery refuse everything,
+        # should any WeasyPrint code path ever bypass our fetch(); no redirects either.
+        super().__init__(timeout=1, allowed_protocols=(), allow_redirects=False)
+        self.assets_dir = Path(assets_dir or ASSETS_DIR).resolve()
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:  # noqa: ARG002
+        try:
+            scheme = urllib.parse.urlsplit(url).scheme.lower()
+            if scheme == ASSET_SCHEME:
+                return self._fetch_asset(url)
+            if scheme == "data":
+                return self._fetch_data(url)
+            raise RefusedURL(f"URL scheme not allowed in reports: {url!r}")
+        except RefusedURL:
+            self.refused.append(url)
+            raise
+        except Exception as exc:  # malformed URL, unreadable file …
+            self.refused.append(url)
+            raise RefusedURL(f"Could not fetch {url!r}: {exc}") from exc
+
+    # Overridden so no code path can reach urllib's OpenerDirector.open.
+    def open(self, url, data=None, timeout=None):  # noqa: ARG002
+        if isinstance(url, request.Request):
+            url = url.full_url
+        return self.fetch(url)
+
+    def _fetch_asset(self, url: str) -> URLFetcherResponse:
+        parts = urllib.parse.urlsplit(url)
+        if parts.netloc:
+            raise RefusedURL(f"Asset URL must not name a host: {url!r}")
+        relative = urllib.parse.unquote(parts.path)
+        if "\x00" in relative or "\\" in relative:
+            raise RefusedURL(f"Invalid character in asset URL: {url!r}")
+        segments = [s for s in relative.split("/") if s not in ("", ".")]
+        if not segments or ".." in segments:
+            raise RefusedURL(f"Asset path escapes the asset directory: {url!r}")
+        candidate = self.assets_dir.joinpath(*segments)
+        # realpath also follows symlinks, so a link pointing outside is refused too.
+        resolved = Path(os.path.realpath(candidate))
+        if not resolved.is_relative_to(self.assets_dir) or not resolved.is_file():
+            raise RefusedURL(f"No such asset: {url!r}")
+        body = resolved.read_bytes()
+        suffix = resolved.suffix.lower()
+        content_type = (
+            _CONTENT_TYPES.get(suffix)
+            or mimetypes.guess_type(resolved.name)[0]
+            or "application/octet-stream"
+        )
+        headers = {"Content-Type": content_type}
+        if content_type == "text/css":
+            headers["Content-Type"] = "text/css; charset=utf-8"
+        canonical = f"{ASSET_SCHEME}:/" + "/".join(segments)
+        return URLFetcherResponse(canonical, body, headers=headers)
+
+    def _fetch_data(self, url: str) -> URLFetcherResponse:
+        # urllib's DataHandler decodes data: URLs purely in memory (RFC 2397).
+        response = request.DataHandler().data_open(request.Request(url))
+        content_type = response.headers.get_content_type()
+        if not content_type.startswith(("image/", "font/")):
+            raise RefusedURL(f"data: URL of type {content_type} not allowed")
+        return URLFetcherResponse(
+            "data:", response.read(), headers={"Content-Type": content_type}
+        )
+
+
+@dataclass(frozen=True)
+class SignatureBox:
+    """Rectangle for the visible signature, in PDF points, origin at the page's bottom-left."""
+
+    page_index: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    signature_box: SignatureBox | None
+    page_count: int
+    fetcher_refused: tuple[str, ...]
+
+
+def _find_signature_box(document) -> SignatureBox | None:
+    """Locate the element with id="signature-field" in WeasyPrint's laid-out box tree.
+
+    WeasyPrint 70 has no public API for element positions, so this walks the private
+    ``Page._page_box`` tree.  Anonymous and pseudo-element boxes carry the element of
+    their parent, so only the outermost box of the element counts (pre-order walk,
+    skipping ``::before``/``::after``).  If the element is split over several pages,
+    the largest fragment wins.
+    """
+    best: tuple[float, SignatureBox] | None = None
+    for page_index, page in enumerate(document.pages):
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is None or element.get("id") != SIGNATURE_FIELD_ID:
+                continue
+            if "::" in (getattr(box, "element_tag", "") or ""):
+                continue
+            x, y = box.border_box_x(), box.border_box_y()
+            width, height = box.border_width(), box.border_height()
+            # Page boxes are in CSS px from the page's top-left corner; PDF user space
+            # starts at the bottom-left, hence the flip against the page height.
+            rect = SignatureBox(
+                page_index=page_index,
+                x1=x * PX_TO_PT,
+                y1=(page.height - (y + height)) * PX_TO_PT,
+                x2=(x + width) * PX_TO_PT,
+                y2=(page.height - y) * PX_TO_PT,
+            )
+            area = width * height
+            if best is None or area > best[0]:
+                best = (area, rect)
+            break  # the first match in pre-order is the outermost box on this page
+    return best[1] if best else None
+
+
+def render_pdf(html: str, *, answers_json: bytes, title: str, lang: str) -> RenderedPdf:
+    """Render ``html`` to PDF/A-3b with ``answers_json`` embedded as ``answers.json``.
+
+    ``title`` and ``lang`` override ``<title>`` and ``<html lang>`` so the PDF's /Title,
+    XMP dc:title and catalog /Lang are always set (PDF/A-3 requires Info and XMP to
+    agree; WeasyPrint writes both from the same metadata).
+    """
+    if not isinstance(answers_json, bytes | bytearray):
+        raise PdfRenderError("answers_json must be bytes")
+    fetcher = SafeURLFetcher()
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        document = weasyprint.HTML(
+            string=html, base_url=ASSET_BASE_URL, url_fetcher=fetcher
+        ).render(pdf_variant=PDF_VARIANT)
+        document.metadata.title = title
+        document.metadata.lang = lang
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        document.metadata.created = document.metadata.created or stamp
+        document.metadata.modified = stamp
+        attachment = weasyprint.Attachment(
+            string=bytes(answers_json),
+            name="answers.json",  # → /Subtype /application#2Fjson via the file name
+            description="Assessment answers (JSON)",
+            # PDF/A-3 requires an AFRelationship on associated files; "Data" = the
+            # information the visual document was rendered from (ISO 32000-2, 7.11.3).
+            relationship="Data",
+            created=now,
+            modified=now,
+            url_fetcher=fetcher,
+        )
+        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment])
+    except Exception as exc:
+        raise PdfRenderError(f"Could not render the report PDF: {exc}") from exc
+    return RenderedPdf(
+        data=data,
+        signature_box=_find_signature_box(document),
+        page_count=len(document.pages),
+        fetcher_refused=tuple(fetcher.refused),
+    )

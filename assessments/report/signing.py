@@ -1,0 +1,190 @@
+"""Seal a rendered report with a PAdES baseline signature (ETSI EN 319 142-1).
+
+* Sub-filter ``ETSI.CAdES.detached`` (``SigSeedSubFilter.PADES``); pyHanko's default is
+  the older ``adbe.pkcs7.detached`` (pitfalls.md), which is not PAdES.
+* Incremental update: the signed bytes are the WeasyPrint PDF/A-3 file followed by a
+  new revision, so the original revision (and its XMP ``pdfaid:part=3``) stays
+  byte-identical, as ISO 19005-3 §6.1.3 / ISO 32000 incremental updates require for
+  signed PDF/A.
+* The visible stamp is drawn with an embedded, subset DejaVu Sans (pyHanko's OpenType
+  glyph accumulator).  pyHanko's default stamp uses a non-embedded Courier, which
+  violates PDF/A's "all fonts embedded" rule (ISO 19005-3 §6.2.11.4) — pitfalls.md.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
+from fontTools.ttLib.scaleUpem import scale_upem
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign import fields, signers
+from pyhanko.stamp import TextStampStyle
+
+if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which signing alone does not need
+    from .pdf import SignatureBox
+    from .seal import Seal
+
+__all__ = ["STAMP_FONT_PATH", "SigningError", "sign_pdf"]
+
+STAMP_FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+STAMP_FONT_SIZE = 9
+STAMP_LEADING = 11
+
+
+class SigningError(Exception):
+    """Sealing the PDF failed; the message is an English sentence."""
+
+
+@lru_cache(maxsize=4)
+def _font_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _stamp_font_program(path: Path, text: str) -> bytes:
+    """A copy of the font reduced to ``text``'s glyphs and rescaled to 1000 units per em.
+
+    pyHanko 0.38's glyph accumulator writes /W widths, TJ kerning adjustments and the
+    FontDescriptor metrics in raw font units, while PDF glyph space is 1/1000 em
+    (ISO 32000-1 §9.2.4).  With DejaVu's 2048 units per em every glyph was drawn twice
+    as wide apart, and the /W array disagreed with the embedded program's advance
+    widths — itself a PDF/A violation (ISO 19005-3 §6.2.11.5).  A font whose em *is*
+    1000 units makes pyHanko's numbers correct.  Subsetting first keeps the rescale at
+    ~0.1 s instead of ~2 s for the whole font, and dropping FFTM silences fontTools'
+    "FFTM NOT subset" log line.
+    """
+    font = TTFont(io.BytesIO(_font_bytes(path)))
+    options = subset.Options()
+    options.hinting = False  # TrueType instructions do not survive a unit rescale
+    options.drop_tables += ["FFTM", "MATH"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.layout_features = ["*"]
+    subsetter = subset.Subsetter(options=options)
+    subsetter.populate(text=text or " ")
+    subsetter.subset(font)
+    if font["head"].unitsPerEm != 1000:
+        scale_upem(font, 1000)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+class _StampFontFactory(FontEngineFactory):
+    """Feeds pyHanko's ``GlyphAccumulator`` an in-memory, 1000-upem subset of the font.
+
+    Also avoids the stock ``GlyphAccumulatorFactory`` leaving the font file open (a
+    ResourceWarning per signature, an error under ``filterwarnings = error``).
+    """
+
+    def __init__(self, font_path: Path, font_size: int, text: str) -> None:
+        self.font_path = font_path
+        self.font_size = font_size
+        self.text = text
+
+    def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:
+        if obj_stream is None and writer.stream_xrefs:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(
+            writer=writer,
+            font_handle=io.BytesIO(_stamp_font_program(self.font_path, self.text)),
+            font_size=self.font_size,
+            obj_stream=obj_stream,
+        )
+
+
+def _stamp_style(font_path: Path, text: str) -> TextStampStyle:
+    return TextStampStyle(
+        stamp_text="%(lines)s",
+        text_box_style=TextBoxStyle(
+            font=_StampFontFactory(font_path, STAMP_FONT_SIZE, text),
+            font_size=STAMP_FONT_SIZE,
+            leading=STAMP_LEADING,
+        ),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(6),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+        ),
+        border_width=1,
+        background=None,
+    )
+
+
+def sign_pdf(
+    pdf: bytes,
+    seal: Seal,
+    *,
+    box: SignatureBox | None,
+    stamp_lines: list[str],
+    reason: str,
+    name: str,
+    location: str | None = None,
+    field_name: str = "Signature1",
+    timestamper=None,
+) -> bytes:
+    """Return ``pdf`` with a PAdES signature by ``seal`` appended as an incremental update.
+
+    With ``box`` the signature is visible on ``box.page_index`` inside the rectangle,
+    showing ``stamp_lines``; without it the signature field is invisible.
+    ``timestamper`` (a pyHanko ``TimeStamper``) adds a signature timestamp (PAdES B-T).
+    """
+    stamp_text = "\n".join(stamp_lines)
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        page_count = int(writer.root["/Pages"]["/Count"])
+    except Exception as exc:
+        raise SigningError(f"The document to seal is not a readable PDF: {exc}") from exc
+
+    if box is not None:
+        if not 0 <= box.page_index < page_count:
+            raise SigningError(
+                f"The signature box is on page {box.page_index + 1}, "
+                f"but the document has {page_count} pages."
+            )
+        if box.x2 <= box.x1 or box.y2 <= box.y1:
+            raise SigningError("The signature box has no area.")
+        field_spec = fields.SigFieldSpec(
+            sig_field_name=field_name,
+            on_page=box.page_index,
+            box=(round(box.x1, 2), round(box.y1, 2), round(box.x2, 2), round(box.y2, 2)),
+        )
+        if not STAMP_FONT_PATH.is_file():
+            raise SigningError(f"The stamp font {STAMP_FONT_PATH} is not installed.")
+        stamp_style = _stamp_style(STAMP_FONT_PATH, stamp_text)
+    else:
+        field_spec = fields.SigFieldSpec(sig_field_name=field_name)
+        stamp_style = None
+
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        name=name,
+        location=location,
+        md_algorithm="sha256",
+    )
+    pdf_signer = signers.PdfSigner(
+        metadata,
+        signer=seal.signer,
+        timestamper=timestamper,
+        stamp_style=stamp_style,
+        new_field_spec=field_spec,
+    )
+    try:
+        output = pdf_signer.sign_pdf(
+            writer,
+            appearance_text_params={"lines": stamp_text},
+        )
+    except Exception as exc:
+        raise SigningError(f"The document could not be sealed: {exc}") from exc
+    return output.getvalue()

@@ -1,0 +1,172 @@
+"""Approval and signature: the legal reviewer re-authenticates, the report is rendered once, sealed with
+the organisation's PAdES signature, archived write-once, and only then recorded as approved.
+
+Exactly one signature per revision, even on a double click or two reviewers at once: the approval first
+*claims* the assessment with a conditional UPDATE (status still in review, version as the page saw it).
+On PostgreSQL that takes the row lock, on SQLite the database write lock; the loser finds the row
+changed and gets a clear message. The unique (assessment_id, revision) constraint on signatures is the
+last guard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale, gettext, lazy_gettext as _l
+from sqlalchemy import update
+
+from . import audit, workflow
+from .answers import load_answers
+from .archive import Archive, ArchiveError
+from .extensions import db
+from .models import ArchivedDocument, Assessment, Organisation, Signature, Status, User, utcnow
+from .report.document import (SignatureInfo, answers_document, canonical_json, local_time, report_html,
+                              sha256_hex)
+from .report.pdf import render_pdf
+from .report.seal import Seal, SealError, load_seal
+from .report.signing import SigningError, sign_pdf
+from .roles import role_label
+from .workflow import WorkflowError
+
+
+@dataclass(frozen=True)
+class SignedResult:
+    document: ArchivedDocument
+    signature: Signature
+
+
+def seal_paths(organisation: Organisation) -> tuple[Path, Path]:
+    """``<SEAL_DIR>/<slug>.p12`` and its optional passphrase file ``<slug>.pass`` (README: installing a seal)."""
+    seal_dir = Path(current_app.config["SEAL_DIR"])
+    return seal_dir / f"{organisation.slug}.p12", seal_dir / f"{organisation.slug}.pass"
+
+
+def organisation_seal(organisation: Organisation) -> Seal:
+    p12, passfile = seal_paths(organisation)
+    passphrase = passfile.read_bytes().strip() if passfile.exists() else None
+    return load_seal(p12, passphrase)
+
+
+SEAL_MESSAGES = {
+    "missing": _l("The organisation has no signing certificate (e-seal) installed. Ask your administrator "
+                  "to install one. Nothing was signed; the assessment is still in review."),
+    "wrong_passphrase": _l("The organisation's signing certificate could not be opened (wrong passphrase). "
+                           "Nothing was signed; the assessment is still in review."),
+}
+SEAL_FALLBACK = _l("The organisation's signing certificate cannot be used. Nothing was signed; the "
+                   "assessment is still in review.")
+
+
+def archive() -> Archive:
+    return Archive(Path(current_app.config["ARCHIVE_DIR"]))
+
+
+def _claim(assessment: Assessment, expected_version: int) -> None:
+    result = db.session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment.id, Assessment.status == Status.IN_REVIEW,
+               Assessment.version == expected_version)
+        .values(version=Assessment.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(assessment)
+    if result.rowcount != 1:
+        if assessment.status is Status.APPROVED:
+            raise WorkflowError(_l("This assessment has already been approved and signed."))
+        raise WorkflowError(_l("The assessment changed after you opened this page. Nothing was signed. "
+                               "Read it again and approve once more."))
+
+
+def approve_and_sign(assessment: Assessment, actor: User, *, password: str, expected_version: int,
+                     registration_number: str | None = None) -> SignedResult:
+    # 21 CFR Part 11 § 11.200 pattern: the signer proves who they are at the moment of signing.
+    if not actor.check_password(password):
+        raise WorkflowError(_l("The password is not correct. Nothing was signed."), status_code=400)
+    return sign_approval(assessment, actor, expected_version=expected_version,
+                         registration_number=registration_number)
+
+
+def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
+                  registration_number: str | None = None) -> SignedResult:
+    """The sealing core, after authentication: the web view re-authenticates first; the ``demo`` CLI
+    command, run by the operator on the server, calls this directly."""
+    if not workflow.can_approve(actor, assessment):
+        if assessment.status is Status.APPROVED:
+            raise WorkflowError(_l("This assessment has already been approved and signed."))
+        raise WorkflowError(_l("Only a legal reviewer other than the author may approve."), status_code=403)
+    _claim(assessment, expected_version)
+
+    try:
+        seal = organisation_seal(assessment.organisation)
+    except SealError as exc:
+        raise WorkflowError(SEAL_MESSAGES.get(exc.code, SEAL_FALLBACK), status_code=503) from exc
+
+    answers = load_answers(assessment)
+    answers_json = canonical_json(answers_document(assessment, answers))
+    answers_sha = sha256_hex(answers_json)
+    lang = assessment.language
+    with force_locale(lang):
+        meaning = gettext("Reviewed and approved")
+        role = role_label(actor.role)
+    info = SignatureInfo(signer_name=actor.name, signer_role=role, meaning=meaning, signed_at=utcnow(),
+                         registration_number=registration_number or None, seal_subject=seal.subject_name)
+    html = report_html(assessment, answers, answers_sha256=answers_sha, signature=info)
+    rendered = render_pdf(html, answers_json=answers_json, title=assessment.title, lang=lang)
+    stamp_time = local_time(info.signed_at)
+    # The reason binds the signature to this record: id, revision and the hash of answers.json.
+    reason = (f"{meaning}: {assessment.organisation.name}, assessment {assessment.id} "
+              f"revision {assessment.revision}, answers.json sha256 {answers_sha}")
+    try:
+        signed = sign_pdf(
+            rendered.data, seal, box=rendered.signature_box,
+            stamp_lines=[meaning, f"{actor.name}, {role}", assessment.organisation.name,
+                         stamp_time.strftime("%Y-%m-%d %H:%M %Z")],
+            reason=reason, name=actor.name, location=assessment.organisation.name,
+        )
+    except SigningError as exc:
+        current_app.logger.exception("signing failed for assessment %s", assessment.id)
+        raise WorkflowError(_l("The document could not be signed. Nothing was archived; the assessment is "
+                               "still in review."), status_code=500) from exc
+    try:
+        stored = archive().store(signed)
+    except ArchiveError as exc:
+        current_app.logger.error("archiving failed for assessment %s: %s", assessment.id, exc)
+        raise WorkflowError(_l("The signed document could not be archived (the storage is full or not "
+                               "writable). Nothing was approved; the assessment is still in review."),
+                            status_code=503) from exc
+
+    # The file is durable (fsynced, renamed) before any row refers to it.
+    document = ArchivedDocument(organisation_id=assessment.organisation_id, assessment_id=assessment.id,
+                                sha256=stored.sha256, size=stored.size, path=stored.relative_path,
+                                answers_sha256=answers_sha)
+    db.session.add(document)
+    db.session.flush()
+    signature = Signature(assessment_id=assessment.id, revision=assessment.revision, signer_id=actor.id,
+                          signer_name=actor.name, signer_role=actor.role.value, meaning=meaning,
+                          signed_at=info.signed_at, certificate_subject=seal.subject_name,
+                          document_id=document.id)
+    db.session.add(signature)
+    workflow.mark_approved(assessment, actor)
+    audit.record(assessment.organisation_id, "signed", actor=actor, assessment_id=assessment.id,
+                 document_sha256=stored.sha256, answers_sha256=answers_sha, revision=assessment.revision,
+                 registration_number=registration_number or None)
+    db.session.flush()
+    return SignedResult(document, signature)
+
+
+def trusted_seal_certificates() -> list:
+    """The installed seals of every organisation: the trust roots a document is checked against."""
+    from sqlalchemy import select
+
+    from .report.seal import load_certificate
+
+    certificates = []
+    for organisation in db.session.scalars(select(Organisation)):
+        p12, passfile = seal_paths(organisation)
+        passphrase = passfile.read_bytes().strip() if passfile.exists() else None
+        try:
+            certificates.append(load_certificate(p12, passphrase))
+        except SealError:
+            continue
+    return certificates

@@ -1,0 +1,305 @@
+"""HTTP for assessments: parse, authorise, call a service, render. Views never touch status or files."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import answers as answer_service
+from .. import audit, workflow
+from ..answers import StaleEdit, applies, catalog_of, load_answers, progress, slots
+from ..catalog import PLATFORMS, latest_catalog
+from ..extensions import db
+from ..forms import (ApproveForm, CommentForm, NewAssessmentForm, RequestChangesForm, field_value,
+                     form_data_from_answers, platform_choices, step_form_class)
+from ..models import ArchivedDocument, Assessment, ReviewComment, Signature, Status, utcnow
+from ..signoff import approve_and_sign, archive
+from ..workflow import WorkflowError
+
+bp = Blueprint("assessments", __name__)
+
+
+def scoped_assessment(assessment_id: int) -> Assessment:
+    """Every lookup is scoped to the user's organisation: another organisation's id is simply not found."""
+    assessment = db.session.scalars(
+        select(Assessment).where(Assessment.id == assessment_id,
+                                 Assessment.organisation_id == current_user.organisation_id)).first()
+    if assessment is None:
+        abort(404)
+    return assessment
+
+
+def refuse(exc: WorkflowError, target: str):
+    db.session.rollback()
+    if exc.status_code == 403:
+        abort(403)
+    flash(str(exc.message), "error")
+    return redirect(target)
+
+
+def expected_version(raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        return -1  # a missing or forged version is treated as stale, never as current
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    assessments = db.session.scalars(
+        select(Assessment).where(Assessment.organisation_id == current_user.organisation_id)
+        .order_by(Assessment.updated_at.desc())).all()
+    return render_template("assessments/dashboard.html", assessments=assessments,
+                           can_create=workflow.can_create(current_user))
+
+
+@bp.route("/assessments/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not workflow.can_create(current_user):
+        abort(403)
+    form = NewAssessmentForm()
+    form.platforms.choices = platform_choices(form.language.data or "sv")
+    if form.validate_on_submit():
+        unknown = set(form.platforms.data) - set(PLATFORMS)
+        if unknown:
+            form.platforms.errors.append(_("Choose platforms from the list."))
+        else:
+            catalog = latest_catalog()
+            assessment = Assessment(
+                organisation_id=current_user.organisation_id, title=form.title.data.strip(),
+                language=form.language.data, catalog_id=catalog.id, catalog_version=catalog.version,
+                platforms=[p for p in PLATFORMS if p in form.platforms.data], author_id=current_user.id,
+                status=Status.DRAFT)
+            db.session.add(assessment)
+            db.session.flush()
+            audit.record(assessment.organisation_id, "created", actor=current_user, assessment_id=assessment.id,
+                         title=assessment.title, platforms=assessment.platforms,
+                         catalogue=f"{catalog.id}-{catalog.version}")
+            db.session.commit()
+            return redirect(url_for(".step", assessment_id=assessment.id, section_key=catalog.sections[0].key))
+    return render_template("assessments/new.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/assessments/<int:assessment_id>")
+@login_required
+def overview(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    answers = load_answers(assessment)
+    catalog = catalog_of(assessment)
+    document = db.session.scalars(
+        select(ArchivedDocument).join(Signature, Signature.document_id == ArchivedDocument.id)
+        .where(Signature.assessment_id == assessment.id, Signature.revision == assessment.revision)).first()
+    comments = db.session.scalars(select(ReviewComment).where(ReviewComment.assessment_id == assessment.id)
+                                  .order_by(ReviewComment.created_at)).all()
+    return render_template(
+        "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
+        progress=progress(assessment, answers), document=document, comments=comments,
+        sections=[(s, [slot for slot in slots(s, assessment.platforms)
+                       if applies(catalog, slot.question, slot.platform, answers)]) for s in catalog.sections],
+        can_edit=workflow.can_edit(current_user, assessment),
+        can_review=workflow.can_review(current_user, assessment),
+        comment_form=CommentForm(), changes_form=RequestChangesForm(version=assessment.version),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/steps/<section_key>", methods=["GET", "POST"])
+@login_required
+def step(assessment_id: int, section_key: str):
+    assessment = scoped_assessment(assessment_id)
+    catalog = catalog_of(assessment)
+    try:
+        section = catalog.section(section_key)
+    except KeyError:
+        abort(404)
+    if not workflow.can_edit(current_user, assessment):
+        if request.method == "POST":
+            abort(403)
+        return redirect(url_for(".overview", assessment_id=assessment.id))
+    lang = assessment.language
+    answers = load_answers(assessment)
+    step_slots = list(slots(section, assessment.platforms))
+    # A question hidden by an answer in an earlier step is not asked; one that depends on a question
+    # in this same step is shown (JavaScript may hide it) and only counted when its condition holds.
+    same_step = {q.key for q in section.questions}
+    shown = [s for s in step_slots
+             if s.question.show_if is None or s.question.show_if.question in same_step
+             or applies(catalog, s.question, s.platform, answers)]
+    form_class = step_form_class(shown, lang)
+    index = catalog.section_index(section.key)
+    next_section = catalog.sections[index + 1] if index + 1 < len(catalog.sections) else None
+    if request.method == "GET":
+        form = form_class(data={**form_data_from_answers(shown, answers), "version": assessment.version})
+        return render_template("assessments/step.html", **_step_context(assessment, catalog, section, form,
+                                                                         shown, answers, next_section))
+    form = form_class()
+    status = 200
+    if form.validate():
+        submitted = {slot.key: field_value(form[slot.field_name]) for slot in shown}
+        merged = {**answers, **submitted}
+        try:
+            answer_service.save_step(assessment, section, submitted, current_user,
+                                     expected_version(form.version.data))
+            db.session.commit()
+        except (StaleEdit, StaleDataError):
+            db.session.rollback()
+            flash(str(StaleEdit().message), "error")
+            status = 409
+        except WorkflowError as exc:
+            return refuse(exc, url_for(".overview", assessment_id=assessment.id))
+        else:
+            missing = [slot for slot in shown if slot.question.required and applies(
+                catalog, slot.question, slot.platform, merged) and not answer_service.is_answered(merged.get(slot.key))]
+            if request.form.get("action") == "later":
+                flash(_("Saved. You can continue where you left off."), "success")
+                return redirect(url_for(".overview", assessment_id=assessment.id))
+            if not missing:
+                flash(_("Saved."), "success")
+                if next_section is None:
+                    return redirect(url_for(".overview", assessment_id=assessment.id))
+                return redirect(url_for(".step", assessment_id=assessment.id, section_key=next_section.key))
+            for slot in missing:
+                form[slot.field_name].errors = [_("Answer this question, or choose \u201cSave and continue later\u201d.")]
+            flash(_("Saved, but some questions still need an answer."), "info")
+            form.version.data = str(assessment.version)
+            status = 400
+    else:
+        status = 400
+    return render_template("assessments/step.html", **_step_context(
+        assessment, catalog, section, form, shown, answers, next_section)), status
+
+
+def _step_context(assessment, catalog, section, form, shown, answers, next_section):
+    return dict(assessment=assessment, catalog=catalog, section=section, form=form, slots=shown,
+                progress=progress(assessment, answers), next_section=next_section, lang=assessment.language)
+
+
+@bp.post("/assessments/<int:assessment_id>/submit")
+@login_required
+def submit(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    target = url_for(".overview", assessment_id=assessment.id)
+    incomplete = [p for p in progress(assessment) if not p.complete]
+    if incomplete and workflow.can_submit(current_user, assessment):
+        flash(_("Answer every required question before submitting. Missing in: %(sections)s",
+                sections=", ".join(p.section.title.get(assessment.language) for p in incomplete)), "error")
+        return redirect(target)
+    try:
+        workflow.submit_for_review(assessment, current_user)
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, target)
+    flash(_("Submitted for review."), "success")
+    return redirect(target)
+
+
+@bp.post("/assessments/<int:assessment_id>/comments")
+@login_required
+def comment(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    if not workflow.can_review(current_user, assessment):
+        abort(403)
+    form = CommentForm()
+    catalog = catalog_of(assessment)
+    question = form.question.data or None
+    if question:
+        key, _sep, platform = question.partition("__")
+        try:
+            catalog.question(key)
+        except KeyError:
+            abort(400)
+    else:
+        key, platform = None, ""
+    if form.validate_on_submit():
+        db.session.add(ReviewComment(assessment_id=assessment.id, question_key=key, platform=platform,
+                                     author_id=current_user.id, body=form.body.data.strip()))
+        audit.record(assessment.organisation_id, "comment_added", actor=current_user,
+                     assessment_id=assessment.id, question=key, platform=platform, body=form.body.data.strip())
+        db.session.commit()
+        flash(_("Comment saved."), "success")
+    else:
+        flash(_("Write a comment before saving it."), "error")
+    return redirect(url_for(".overview", assessment_id=assessment.id) + (f"#q-{question}" if question else ""))
+
+
+@bp.post("/assessments/<int:assessment_id>/request-changes")
+@login_required
+def request_changes(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    target = url_for(".overview", assessment_id=assessment.id)
+    form = RequestChangesForm()
+    if not form.validate_on_submit():
+        if not workflow.can_request_changes(current_user, assessment):
+            abort(403)
+        flash(_("Say what needs to change."), "error")
+        return redirect(target)
+    try:
+        if expected_version(form.version.data) != assessment.version:
+            raise StaleEdit()
+        workflow.request_changes(assessment, current_user, form.reason.data)
+        db.session.commit()
+    except (WorkflowError, StaleDataError) as exc:
+        return refuse(exc if isinstance(exc, WorkflowError) else StaleEdit(), target)
+    flash(_("Sent back to the author with your reason."), "success")
+    return redirect(target)
+
+
+@bp.route("/assessments/<int:assessment_id>/approve", methods=["GET", "POST"])
+@login_required
+def approve(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    target = url_for(".overview", assessment_id=assessment.id)
+    if assessment.status is Status.APPROVED:
+        flash(_("This assessment has already been approved and signed."), "info")
+        return redirect(target)
+    if not workflow.can_approve(current_user, assessment):
+        abort(403)
+    form = ApproveForm()
+    if request.method == "GET":
+        form.version.data = assessment.version
+    elif form.validate_on_submit():
+        try:
+            approve_and_sign(assessment, current_user, password=form.password.data,
+                             expected_version=expected_version(form.version.data),
+                             registration_number=(form.registration_number.data or "").strip() or None)
+            db.session.commit()
+        except WorkflowError as exc:
+            db.session.rollback()
+            if exc.status_code == 400:  # wrong password: stay on the form
+                form.password.errors.append(str(exc.message))
+                return render_template("assessments/approve.html", assessment=assessment, form=form), 400
+            return refuse(exc, target)
+        except (IntegrityError, StaleDataError):
+            # Another request signed this revision in the same instant; the unique constraint kept it to one.
+            db.session.rollback()
+            flash(_("This assessment has already been approved and signed."), "info")
+            return redirect(target)
+        flash(_("Approved and signed. The signed PDF is archived."), "success")
+        return redirect(target)
+    return render_template("assessments/approve.html", assessment=assessment, form=form), \
+        400 if form.errors else 200
+
+
+@bp.get("/assessments/<int:assessment_id>/document")
+@login_required
+def document(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    row = db.session.scalars(
+        select(ArchivedDocument).where(ArchivedDocument.assessment_id == assessment.id,
+                                       ArchivedDocument.organisation_id == current_user.organisation_id)
+        .order_by(ArchivedDocument.created_at.desc())).first()
+    if row is None:
+        abort(404)
+    data = archive().read(row.path, expected_sha256=row.sha256)
+    audit.record(assessment.organisation_id, "document_downloaded", actor=current_user,
+                 assessment_id=assessment.id, sha256=row.sha256)
+    db.session.commit()
+    from io import BytesIO
+
+    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"konsekvensbedomning-{assessment.id}-r{assessment.revision}.pdf",
+                     etag=row.sha256, last_modified=row.created_at)

@@ -1,0 +1,64 @@
+"""Pages that belong to no assessment: language switch, error pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+
+from ..extensions import db
+
+bp = Blueprint("general", __name__)
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site relative paths: a language link must not become an open redirect."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    if code in ("sv", "en"):
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("assessments.dashboard")))
+
+
+ERROR_TEXT = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Not allowed"), _l("Your role does not allow this action.")),
+    404: (_l("Not found"), _l("The page does not exist, or it belongs to another organisation.")),
+    405: (_l("Not allowed"), _l("That method is not allowed here.")),
+    409: (_l("Conflict"), _l("The assessment changed in the meantime. Reload the page.")),
+    413: (_l("Too large"), _l("What you sent is larger than the application accepts.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred. Nothing you had saved was lost.")),
+    503: (_l("Temporarily unavailable"), _l("The service cannot reach its database right now. Try again in "
+                                            "a moment; nothing you had saved was lost.")),
+}
+
+
+def render_error(code: int, detail: str | None = None):
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def register_errors(app: Flask) -> None:
+    for code in (400, 403, 404, 405, 409, 413, 500):
+        app.register_error_handler(code, lambda exc, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, str(_l("The form had expired or was sent from elsewhere. Reload the page "
+                                        "and try again; nothing was saved.")))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        db.session.rollback()
+        app.logger.error("database error: %s", exc)
+        return render_error(503)

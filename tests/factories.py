@@ -1,0 +1,28 @@
+"""Small builders for tests, on top of the real services."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from assessments.demo import create_demo_assessment
+from assessments.extensions import db
+from assessments.models import Assessment, Organisation, User
+
+
+def user(email: str) -> User:
+    return db.session.scalars(select(User).where(User.email == email)).one()
+
+
+def organisation(slug: str) -> Organisation:
+    return db.session.scalars(select(Organisation).where(Organisation.slug == slug)).one()
+
+
+def answered_assessment(name: str = "exempelkommun") -> Assessment:
+    """A fully answered draft from the demo data, committed."""
+    assessment = create_demo_assessment(name)
+    db.session.commit()
+    return assessment
+
+
+def reload(assessment_id: int) -> Assessment:
+    db.session.expire_all()
+    return db.session.get(Assessment, assessment_id)

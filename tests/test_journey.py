@@ -1,0 +1,308 @@
+"""The whole journey through the Flask test client against a real database: log in, create, answer
+every step, submit, approve with the password, download the signed PDF that verifies."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from assessments.catalog import get_catalog
+from assessments.extensions import db
+from assessments.models import Answer, ArchivedDocument, Assessment, AuditEvent, Signature, Status
+from assessments.report.seal import load_certificate
+from assessments.report.verification import attached_files, verify_pdf
+from tests.conftest import DEMO_PASSWORD
+
+KOMMUN = "exempelkommun.example"
+
+STEP_ANSWERS = {
+    "screening": {"large_scale": "no", "vulnerable_data_subjects": "yes", "sensitive_data": "yes",
+                  "monitoring_profiling": "yes"},
+    "description": {"accounts": "Kommunikationsavdelningen äger båda kontona.",
+                    "purposes": "Informera invånarna om äldreomsorgen.",
+                    "data_subjects": ["followers", "staff"], "related_tools": ["scheduling"],
+                    "retention": "Skärmdumpar två gånger per år enligt dokumenthanteringsplanen."},
+    "platform": {},  # filled per platform by step_answers()
+    "necessity": {"legal_basis": "public_task_6_1_e", "minimisation": "Inga personnummer.",
+                  "information_to_visitors": "yes", "dpo_consulted": "no"},
+}
+
+
+PLATFORM_ANSWERS = {
+    "platform_features": ["page_insights"], "joint_controller_addendum": "yes",
+    "joint_controller_informed": "yes", "transfer_tool": "dpf_adequacy", "dpf_checked_on": "2026-10-01",
+    "dpf_fallback": "Lämna plattformen om ramverket faller."}
+
+
+def step_answers(platforms=("facebook", "instagram")) -> dict[str, dict]:
+    """Form data for every step; per-platform fields are named ``key__platform``."""
+    return {**STEP_ANSWERS, "platform": {f"{key}__{p}": value for p in platforms
+                                         for key, value in PLATFORM_ANSWERS.items()}}
+
+
+def version_of(html: str) -> str:
+    match = re.search(r'name="version"[^>]*value="(\d+)"', html) or re.search(
+        r'value="(\d+)"[^>]*name="version"', html)
+    assert match, "no version field on the page"
+    return match.group(1)
+
+
+def create(client, title="Facebook och Instagram", platforms=("facebook", "instagram")) -> int:
+    response = client.post("/assessments/new", data={"title": title, "platforms": list(platforms),
+                                                     "language": "sv"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/assessments/(\d+)/steps/", response.headers["Location"]).group(1))
+
+
+def answer_all(client, assessment_id: int, platforms=("facebook", "instagram")) -> None:
+    for step, data in step_answers(platforms).items():
+        page = client.get(f"/assessments/{assessment_id}/steps/{step}")
+        assert page.status_code == 200
+        response = client.post(f"/assessments/{assessment_id}/steps/{step}",
+                               data={**data, "version": version_of(page.get_data(as_text=True)),
+                                     "action": "next"})
+        assert response.status_code == 302, (step, response.get_data(as_text=True)[:3000])
+
+
+def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    answer_all(client, assessment_id)
+    assert client.post(f"/assessments/{assessment_id}/submit").status_code == 302
+    auth.logout()
+
+    auth.login(f"jurist@{KOMMUN}")
+    overview = client.get(f"/assessments/{assessment_id}")
+    assert "Informera invånarna om äldreomsorgen." in overview.get_data(as_text=True)
+    page = client.get(f"/assessments/{assessment_id}/approve")
+    assert page.status_code == 200
+    response = client.post(f"/assessments/{assessment_id}/approve", data={
+        "version": version_of(page.get_data(as_text=True)), "password": DEMO_PASSWORD,
+        "attest_context": "y", "attest_risks": "y", "attest_measures": "y", "attest_commitment": "y",
+        "registration_number": "KS 2026/123"})
+    assert response.status_code == 302
+
+    with app.app_context():
+        assessment = db.session.get(Assessment, assessment_id)
+        assert assessment.status is Status.APPROVED
+        document = db.session.scalars(select(ArchivedDocument)).one()
+        signature = db.session.scalars(select(Signature)).one()
+        assert signature.signer_name == "Jo Jurist"
+    download = client.get(f"/assessments/{assessment_id}/document")
+    assert download.status_code == 200
+    assert download.mimetype == "application/pdf"
+    pdf = download.data
+    import hashlib
+
+    assert hashlib.sha256(pdf).hexdigest() == document.sha256
+    seal = load_certificate(app.config["SEAL_DIR"] + "/exempelkommun.p12")
+    report = verify_pdf(pdf, [seal])
+    assert report.valid, report.problems
+    assert report.subfilter == "/ETSI.CAdES.detached"
+    assert str(assessment_id) in report.reason and document.answers_sha256 in report.reason
+    answers = attached_files(pdf)["answers.json"]
+    assert b"dpf_adequacy" in answers
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.assessment_id == assessment_id)
+                                     .order_by(AuditEvent.seq)).all()
+    assert actions[0] == "created" and "submit_for_review" in actions
+    assert "signed" in actions and actions[-1] == "document_downloaded"
+
+
+def test_each_step_is_saved_and_resume_goes_to_last_step(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    page = client.get(f"/assessments/{assessment_id}/steps/description")
+    client.post(f"/assessments/{assessment_id}/steps/description",
+                data={**STEP_ANSWERS["description"], "version": version_of(page.get_data(as_text=True)),
+                      "action": "later"})
+    with app.app_context():
+        stored = {a.question_key: a.value for a in db.session.scalars(
+            select(Answer).where(Answer.assessment_id == assessment_id))}
+        assert stored["data_subjects"] == ["followers", "staff"]
+        assert db.session.get(Assessment, assessment_id).last_step == "description"
+    overview = client.get(f"/assessments/{assessment_id}").get_data(as_text=True)
+    assert f"/assessments/{assessment_id}/steps/description" in overview
+
+
+def test_missing_required_answers_are_listed_in_an_error_summary(client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    page = client.get(f"/assessments/{assessment_id}/steps/screening")
+    response = client.post(f"/assessments/{assessment_id}/steps/screening",
+                           data={"large_scale": "no", "version": version_of(page.get_data(as_text=True)),
+                                 "action": "next"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'class="error-summary"' in html
+    assert 'href="#vulnerable_data_subjects-0"' in html  # each error links to its field
+
+
+def test_unknown_choice_value_is_rejected_and_nothing_saved(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    page = client.get(f"/assessments/{assessment_id}/steps/screening")
+    response = client.post(f"/assessments/{assessment_id}/steps/screening",
+                           data={**STEP_ANSWERS["screening"], "large_scale": "maybe",
+                                 "version": version_of(page.get_data(as_text=True)), "action": "next"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalars(select(Answer).where(Answer.assessment_id == assessment_id)).all() == []
+
+
+def test_stale_page_is_refused_and_saved_answers_kept(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    first = version_of(client.get(f"/assessments/{assessment_id}/steps/screening").get_data(as_text=True))
+    client.post(f"/assessments/{assessment_id}/steps/screening",
+                data={**STEP_ANSWERS["screening"], "version": first, "action": "next"})
+    # A second tab still shows the old version and tries to change an answer.
+    stale = client.post(f"/assessments/{assessment_id}/steps/screening",
+                        data={**STEP_ANSWERS["screening"], "large_scale": "yes", "version": first,
+                              "action": "next"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Någon annan sparade" in html or "Someone else saved" in html
+    with app.app_context():
+        value = db.session.scalars(select(Answer.value).where(
+            Answer.assessment_id == assessment_id, Answer.question_key == "large_scale")).one()
+    assert value == "no"
+
+
+def test_submit_refused_while_required_answers_missing(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    client.post(f"/assessments/{assessment_id}/submit")
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.DRAFT
+
+
+def test_wrong_password_signs_nothing(app, client, auth, demo_orgs):
+    from tests.factories import answered_assessment, user
+    from assessments import workflow
+
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assessment_id, version = assessment.id, assessment.version
+    auth.login(f"jurist@{KOMMUN}")
+    response = client.post(f"/assessments/{assessment_id}/approve", data={
+        "version": version, "password": "fel-lösenord", "attest_context": "y", "attest_risks": "y",
+        "attest_measures": "y", "attest_commitment": "y"})
+    assert response.status_code == 400
+    assert "lösenordet" in response.get_data(as_text=True).lower() or "password" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
+        assert db.session.scalars(select(Signature)).all() == []
+
+
+def test_communicator_cannot_approve(app, client, auth, demo_orgs):
+    from tests.factories import answered_assessment, user
+    from assessments import workflow
+
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assessment_id, version = assessment.id, assessment.version
+    auth.login(f"kommunikator@{KOMMUN}")
+    assert client.get(f"/assessments/{assessment_id}/approve").status_code == 403
+    response = client.post(f"/assessments/{assessment_id}/approve", data={
+        "version": version, "password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y",
+        "attest_measures": "y", "attest_commitment": "y"})
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
+
+
+def test_missing_seal_gives_a_clear_message_and_keeps_review(app, client, auth, demo_orgs, tmp_path):
+    from tests.factories import answered_assessment, user
+    from assessments import workflow
+
+    app.config["SEAL_DIR"] = str(tmp_path / "no-seals-here")
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assessment_id, version = assessment.id, assessment.version
+    auth.login(f"jurist@{KOMMUN}")
+    response = client.post(f"/assessments/{assessment_id}/approve", data={
+        "version": version, "password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y",
+        "attest_measures": "y", "attest_commitment": "y"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "signeringscertifikat" in response.get_data(as_text=True) or "signing certificate" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
+
+
+def test_double_submit_of_approval_gives_one_signature(app, client, auth, demo_orgs):
+    from tests.factories import answered_assessment, user
+    from assessments import workflow
+
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assessment_id, version = assessment.id, assessment.version
+    auth.login(f"jurist@{KOMMUN}")
+    data = {"version": version, "password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y",
+            "attest_measures": "y", "attest_commitment": "y"}
+    first = client.post(f"/assessments/{assessment_id}/approve", data=data)
+    second = client.post(f"/assessments/{assessment_id}/approve", data=data, follow_redirects=True)
+    assert first.status_code == 302 and second.status_code == 200
+    assert "redan" in second.get_data(as_text=True) or "already" in second.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.scalars(select(Signature)).all()) == 1
+        assert len(db.session.scalars(select(ArchivedDocument)).all()) == 1
+
+
+def test_attestations_are_required_to_sign(app, client, auth, demo_orgs):
+    from tests.factories import answered_assessment, user
+    from assessments import workflow
+
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assessment_id, version = assessment.id, assessment.version
+    auth.login(f"jurist@{KOMMUN}")
+    response = client.post(f"/assessments/{assessment_id}/approve",
+                           data={"version": version, "password": DEMO_PASSWORD, "attest_context": "y"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
+
+
+def test_request_changes_then_resubmit(app, client, auth, demo_orgs):
+    from tests.factories import answered_assessment, user
+    from assessments import workflow
+
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assessment_id, version = assessment.id, assessment.version
+    auth.login(f"jurist@{KOMMUN}")
+    client.post(f"/assessments/{assessment_id}/comments",
+                data={"question": "retention", "body": "Hänvisa till gallringsbeslutet."})
+    response = client.post(f"/assessments/{assessment_id}/request-changes",
+                           data={"version": version, "reason": "Se kommentaren om gallring."})
+    assert response.status_code == 302
+    auth.logout()
+    auth.login(f"kommunikator@{KOMMUN}")
+    overview = client.get(f"/assessments/{assessment_id}").get_data(as_text=True)
+    assert "Hänvisa till gallringsbeslutet." in overview
+    assert client.post(f"/assessments/{assessment_id}/submit").status_code == 302
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
+
+
+def test_catalogue_version_is_pinned_on_creation(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    assessment_id = create(client)
+    with app.app_context():
+        assessment = db.session.get(Assessment, assessment_id)
+        assert (assessment.catalog_id, assessment.catalog_version) == ("social-media", 1)
+        assert get_catalog("social-media", 1).section("screening")
