@@ -85,6 +85,7 @@ def migrated(database_url, tmp_path_factory, seal_dir) -> str:
     app = create_app(_config(database_url, tmp_path_factory.mktemp("m"), seal_dir))
     with app.app_context():
         upgrade()
+        db.engine.dispose()  # no pooled connection may outlive its app (ResourceWarning under psycopg)
     return database_url
 
 

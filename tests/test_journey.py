@@ -306,3 +306,21 @@ def test_catalogue_version_is_pinned_on_creation(app, client, auth, demo_orgs):
         assessment = db.session.get(Assessment, assessment_id)
         assert (assessment.catalog_id, assessment.catalog_version) == ("social-media", 1)
         assert get_catalog("social-media", 1).section("screening")
+
+
+def test_damaged_archive_file_is_not_served(app, client, auth, demo_orgs, runner):
+    result = runner.invoke(args=["demo"])
+    pdf = result.output.strip().splitlines()[-1]
+    import os
+
+    os.chmod(pdf, 0o644)
+    with open(pdf, "r+b") as fh:
+        fh.seek(100)
+        fh.write(b"X")
+    with app.app_context():
+        assessment_id = db.session.scalars(select(Assessment.id)).one()
+    auth.login(f"lasare@{KOMMUN}")
+    response = client.get(f"/assessments/{assessment_id}/document")
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    assert "skadat" in response.get_data(as_text=True) or "damaged" in response.get_data(as_text=True)

@@ -1,7 +1,10 @@
 """HTTP for assessments: parse, authorise, call a service, render. Views never touch status or files."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file, url_for)
+from io import BytesIO
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,9 +18,11 @@ from ..catalog import PLATFORMS, latest_catalog
 from ..extensions import db
 from ..forms import (ApproveForm, CommentForm, NewAssessmentForm, RequestChangesForm, field_value,
                      form_data_from_answers, platform_choices, step_form_class)
-from ..models import ArchivedDocument, Assessment, ReviewComment, Signature, Status, utcnow
+from ..archive import ArchiveError
+from ..models import ArchivedDocument, Assessment, ReviewComment, Signature, Status
 from ..signoff import approve_and_sign, archive
 from ..workflow import WorkflowError
+from .general import render_error
 
 bp = Blueprint("assessments", __name__)
 
@@ -294,12 +299,16 @@ def document(assessment_id: int):
         .order_by(ArchivedDocument.created_at.desc())).first()
     if row is None:
         abort(404)
-    data = archive().read(row.path, expected_sha256=row.sha256)
+    try:
+        data = archive().read(row.path, expected_sha256=row.sha256)
+    except ArchiveError as exc:
+        # Never serve bytes that differ from what was signed and recorded.
+        current_app.logger.error("archived document %s unreadable: %s", row.sha256, exc)
+        return render_error(500, _("The archived document is missing or damaged, so it is not served. "
+                                   "An administrator can check the archive with the verification command."))
     audit.record(assessment.organisation_id, "document_downloaded", actor=current_user,
                  assessment_id=assessment.id, sha256=row.sha256)
     db.session.commit()
-    from io import BytesIO
-
     return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,
                      download_name=f"konsekvensbedomning-{assessment.id}-r{assessment.revision}.pdf",
                      etag=row.sha256, last_modified=row.created_at)
