@@ -65,9 +65,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import assessments, auth, general
+    from .views import admin, assessments, auth, general
 
     app.register_blueprint(general.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assessments.bp)
 

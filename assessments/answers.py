@@ -5,6 +5,7 @@ on a stale page is refused and nothing already saved changes (the user's input i
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -13,6 +14,8 @@ from sqlalchemy import select
 
 from . import audit
 from .catalog import Catalog, Question, Section, get_catalog
+from .catalog.screening import ScreeningOutcome, screening_outcome
+from .catalog.screening import applies as catalog_applies
 from .extensions import db
 from .models import Answer, Assessment, User, utcnow
 from .workflow import WorkflowError, can_edit
@@ -43,14 +46,31 @@ def answer_key(question: Question, platform: str) -> AnswerKey:
     return (question.key, platform if question.per_platform else "")
 
 
-def applies(catalog: Catalog, question: Question, platform: str, answers: dict[AnswerKey, Any]) -> bool:
-    """Whether a question is asked, given the answers so far (its ``show_if`` chain)."""
-    if question.show_if is None:
-        return True
-    parent = catalog.question(question.show_if.question)
-    if not applies(catalog, parent, platform, answers):
-        return False
-    return question.show_if.is_met(answers.get(answer_key(parent, platform)))
+INCOMPLETE = "incomplete"
+
+
+def screening(assessment: Assessment, answers: dict[AnswerKey, Any]) -> ScreeningOutcome:
+    """Whether a DPIA is required, from the screening answers (WP248 rev.01, IMY's Art. 35(4) list).
+
+    "Required" holds as soon as two criteria are met; "recommended" or "not required" only once every
+    criterion question is answered — until then the outcome is ``incomplete``, so the questions that a
+    "not required" conclusion demands (the reason, the DPO's view) are not asked prematurely.
+    """
+    catalog = catalog_of(assessment)
+    outcome = screening_outcome(catalog, answers, assessment.platforms)
+    if outcome.level in ("required", "not_assessed"):
+        return outcome
+    criteria = {c.key for c in catalog.screening_criteria}
+    unanswered = [q for q in catalog.questions() if q.type == "yes_no" and criteria & set(q.tags)
+                  and q.show_if is None and not is_answered(answers.get((q.key, "")))]
+    return dataclasses.replace(outcome, level=INCOMPLETE) if unanswered else outcome
+
+
+def applies(catalog: Catalog, question: Question, platform: str, answers: dict[AnswerKey, Any],
+            level: str | None = None) -> bool:
+    """Whether a question is asked, given the answers so far (its ``show_if`` chain, including a
+    condition on the screening outcome ``level``; computed from the answers when not given)."""
+    return catalog_applies(catalog, question, platform, answers, outcome_level=level)
 
 
 @dataclass(frozen=True)
@@ -96,16 +116,25 @@ class SectionProgress:
         return not self.missing
 
 
+def visible_slots(assessment: Assessment, section: Section, answers: dict[AnswerKey, Any],
+                  level: str | None = None) -> list[Slot]:
+    """The slots of a section that are asked, given the answers (what the report and review show)."""
+    catalog = catalog_of(assessment)
+    if level is None:
+        level = screening(assessment, answers).level
+    return [slot for slot in slots(section, assessment.platforms)
+            if applies(catalog, slot.question, slot.platform, answers, level)]
+
+
 def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None) -> list[SectionProgress]:
     catalog = catalog_of(assessment)
     answers = load_answers(assessment) if answers is None else answers
+    level = screening(assessment, answers).level
     result = []
     for section in catalog.sections:
         answered = required = 0
         missing = []
-        for slot in slots(section, assessment.platforms):
-            if not applies(catalog, slot.question, slot.platform, answers):
-                continue
+        for slot in visible_slots(assessment, section, answers, level):
             done = is_answered(answers.get(slot.key))
             answered += done
             if slot.question.required:

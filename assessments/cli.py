@@ -42,32 +42,34 @@ def init_command() -> None:
 
 @click.command("demo")
 @with_appcontext
-@click.option("--name", default="exempelkommun", show_default=True, help="Demo assessment to use.")
-def demo_command(name: str) -> None:
-    """Take a demo assessment through every state to a signed, archived PDF; print the file's path."""
+@click.option("--name", "names", multiple=True,
+              help="Demo assessment file (e.g. exempelkommun-2); default: every demo of the latest catalogue.")
+def demo_command(names: tuple[str, ...]) -> None:
+    """Take demo assessments through every state to signed, archived PDFs; print each file's path."""
     from . import workflow
-    from .demo import create_demo_assessment
+    from .demo import create_demo_assessment, demo_names
     from .signoff import archive, sign_approval
     from .workflow import WorkflowError
 
     if db.session.scalar(select(func.count()).select_from(Organisation)) == 0:
         click.echo("No organisations yet: run `flask --app app init` first.", err=True)
         sys.exit(1)
-    assessment = create_demo_assessment(name)
-    author = assessment.author
-    reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
-                                                     User.role == Role.LEGAL, User.id != author.id)).first()
-    try:
-        workflow.submit_for_review(assessment, author)
-        db.session.flush()
-        result = sign_approval(assessment, reviewer, expected_version=assessment.version)
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        click.echo(f"Could not sign: {exc.message}", err=True)
-        sys.exit(1)
-    click.echo(f"Assessment {assessment.id} approved by {reviewer.email}")
-    click.echo(archive().path_for(result.document.path))
+    for name in names or demo_names():
+        assessment = create_demo_assessment(name)
+        author = assessment.author
+        reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                         User.role == Role.LEGAL, User.id != author.id)).first()
+        try:
+            workflow.submit_for_review(assessment, author)
+            db.session.flush()
+            result = sign_approval(assessment, reviewer, expected_version=assessment.version)
+            db.session.commit()
+        except WorkflowError as exc:
+            db.session.rollback()
+            click.echo(f"Could not sign {name}: {exc.message}", err=True)
+            sys.exit(1)
+        click.echo(f"{name}: assessment {assessment.id} approved by {reviewer.email}")
+        click.echo(archive().path_for(result.document.path))
 
 
 @click.command("verify")

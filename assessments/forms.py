@@ -42,6 +42,12 @@ class NewAssessmentForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)],
                         description=_l("For example: Our presence on Facebook and Instagram 2026"))
     platforms = MultiCheckboxField(_l("Platforms"), validators=[DataRequired(_l("Choose at least one platform."))])
+
+    def validate_other_platform_name(self, field):
+        if "other" in (self.platforms.data or []) and not (field.data or "").strip():
+            raise ValidationError(_l("Name the other platform."))
+    other_platform_name = StringField(_l("Name of the other platform"), validators=[Length(max=100)],
+                                      description=_l("Only if you chose \u201cOther platform\u201d."))
     language = RadioField(_l("Language of the assessment and its report"),
                           choices=as_choices([("sv", "Svenska"), ("en", "English")]), default="sv",
                           validators=[InputRequired()])
@@ -82,7 +88,7 @@ def _known_choices(form, field):
         raise ValidationError(_l("Choose one of the alternatives."))
 
 
-def step_form_class(slots: list[Slot], lang: str) -> type[FlaskForm]:
+def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) -> type[FlaskForm]:
     """A form class for one wizard step: one field per slot, named ``key`` or ``key__platform``."""
 
     class StepForm(FlaskForm):
@@ -92,7 +98,7 @@ def step_form_class(slots: list[Slot], lang: str) -> type[FlaskForm]:
         q = slot.question
         label = q.text.get(lang)
         if slot.platform:
-            label = f"{label} ({platform_label(slot.platform, lang)})"
+            label = f"{label} ({platform_name(slot.platform, lang)})"
         kwargs: dict[str, Any] = {"label": label}
         if q.type == "text":
             field = StringField(validators=[Optional(), Length(max=TEXT_MAX)], **kwargs)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from flask_login import UserMixin
@@ -88,6 +88,8 @@ class Assessment(db.Model):
     catalog_id: Mapped[str] = mapped_column(String(64))
     catalog_version: Mapped[int]
     platforms: Mapped[list[str]] = mapped_column(JSON)
+    # The name of the "other" platform, when the organisation uses one not in the list.
+    other_platform_name: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[Status] = mapped_column(
         db.Enum(Status, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
         default=Status.DRAFT,
@@ -97,6 +99,8 @@ class Assessment(db.Model):
     # Optimistic locking: every change bumps it; a form posted from an older page is refused.
     version: Mapped[int] = mapped_column(default=1)
     revision: Mapped[int] = mapped_column(default=1)
+    # A new revision is a linked copy; the chain shows how the assessment evolved (Art. 35(11)).
+    previous_revision_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
@@ -107,6 +111,14 @@ class Assessment(db.Model):
     answers: Mapped[list[Answer]] = relationship(back_populates="assessment", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
+
+    def platform_name(self, key: str, lang: str) -> str:
+        """The platform's label; for "other", the name the organisation gave it."""
+        from .catalog import platform_label
+
+        if key == "other" and self.other_platform_name:
+            return self.other_platform_name
+        return platform_label(key, lang)
 
 
 class Answer(db.Model):
@@ -176,6 +188,23 @@ class Signature(db.Model):
 
     signer: Mapped[User] = relationship()
     document: Mapped[ArchivedDocument] = relationship()
+
+
+class PlatformFactOverride(db.Model):
+    """An organisation's own, re-verified facts about one platform (replacing the shipped ones from
+    catalog/data/platform-facts.yaml for that organisation), with its source and date."""
+
+    __tablename__ = "platform_fact_overrides"
+    __table_args__ = (UniqueConstraint("organisation_id", "platform"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    platform: Mapped[str] = mapped_column(String(32))
+    values: Mapped[dict] = mapped_column(JSON)  # the FACT_FIELDS, as entered
+    source: Mapped[str] = mapped_column(String(500))
+    verified_on: Mapped[date]
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(db.Model):

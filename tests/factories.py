@@ -16,9 +16,11 @@ def organisation(slug: str) -> Organisation:
     return db.session.scalars(select(Organisation).where(Organisation.slug == slug)).one()
 
 
-def answered_assessment(name: str = "exempelkommun") -> Assessment:
-    """A fully answered draft from the demo data, committed."""
-    assessment = create_demo_assessment(name)
+def answered_assessment(name: str | None = None) -> Assessment:
+    """A fully answered draft from the demo data (the municipality's, latest catalogue), committed."""
+    from tests.answering import latest_demo
+
+    assessment = create_demo_assessment(name or latest_demo())
     db.session.commit()
     return assessment
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from assessments.extensions import db
 from assessments.models import Organisation, User
+from tests.answering import latest_demo
 from tests.conftest import require_tool
 
 
@@ -24,7 +25,7 @@ def test_init_is_safe_to_run_twice(app, runner, monkeypatch):
 
 
 def test_demo_signs_and_verify_accepts_it_and_rejects_a_changed_byte(app, runner, demo_orgs, tmp_path):
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--name", latest_demo()])
     assert result.exit_code == 0, result.output
     pdf = Path(result.output.strip().splitlines()[-1])
     assert pdf.is_file()
@@ -43,7 +44,7 @@ def test_demo_signs_and_verify_accepts_it_and_rejects_a_changed_byte(app, runner
 
 def test_demo_pdf_passes_poppler_checks(app, runner, demo_orgs):
     pdfsig = require_tool("pdfsig")
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--name", latest_demo()])
     pdf = result.output.strip().splitlines()[-1]
     sig = subprocess.run([pdfsig, pdf], capture_output=True, text=True).stdout
     assert "Signature is Valid" in sig and "ETSI.CAdES.detached" in sig

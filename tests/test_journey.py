@@ -7,46 +7,15 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assessments.catalog import get_catalog
+from assessments.catalog import get_catalog, latest_catalog
 from assessments.extensions import db
 from assessments.models import Answer, ArchivedDocument, Assessment, AuditEvent, Signature, Status
 from assessments.report.seal import load_certificate
 from assessments.report.verification import attached_files, verify_pdf
+from tests.answering import answer_all, latest_demo, step_data, version_of
 from tests.conftest import DEMO_PASSWORD
 
 KOMMUN = "exempelkommun.example"
-
-STEP_ANSWERS = {
-    "screening": {"large_scale": "no", "vulnerable_data_subjects": "yes", "sensitive_data": "yes",
-                  "monitoring_profiling": "yes"},
-    "description": {"accounts": "Kommunikationsavdelningen äger båda kontona.",
-                    "purposes": "Informera invånarna om äldreomsorgen.",
-                    "data_subjects": ["followers", "staff"], "related_tools": ["scheduling"],
-                    "retention": "Skärmdumpar två gånger per år enligt dokumenthanteringsplanen."},
-    "platform": {},  # filled per platform by step_answers()
-    "necessity": {"legal_basis": "public_task_6_1_e", "minimisation": "Inga personnummer.",
-                  "information_to_visitors": "yes", "dpo_consulted": "no"},
-}
-
-
-PLATFORM_ANSWERS = {
-    "platform_features": ["page_insights"], "joint_controller_addendum": "yes",
-    "joint_controller_informed": "yes", "transfer_tool": "dpf_adequacy", "dpf_checked_on": "2026-10-01",
-    "dpf_fallback": "Lämna plattformen om ramverket faller."}
-
-
-def step_answers(platforms=("facebook", "instagram")) -> dict[str, dict]:
-    """Form data for every step; per-platform fields are named ``key__platform``."""
-    return {**STEP_ANSWERS, "platform": {f"{key}__{p}": value for p in platforms
-                                         for key, value in PLATFORM_ANSWERS.items()}}
-
-
-def version_of(html: str) -> str:
-    match = re.search(r'name="version"[^>]*value="(\d+)"', html) or re.search(
-        r'value="(\d+)"[^>]*name="version"', html)
-    assert match, "no version field on the page"
-    return match.group(1)
-
 
 def create(client, title="Facebook och Instagram", platforms=("facebook", "instagram")) -> int:
     response = client.post("/assessments/new", data={"title": title, "platforms": list(platforms),
@@ -55,26 +24,26 @@ def create(client, title="Facebook och Instagram", platforms=("facebook", "insta
     return int(re.search(r"/assessments/(\d+)/steps/", response.headers["Location"]).group(1))
 
 
-def answer_all(client, assessment_id: int, platforms=("facebook", "instagram")) -> None:
-    for step, data in step_answers(platforms).items():
-        page = client.get(f"/assessments/{assessment_id}/steps/{step}")
-        assert page.status_code == 200
-        response = client.post(f"/assessments/{assessment_id}/steps/{step}",
-                               data={**data, "version": version_of(page.get_data(as_text=True)),
-                                     "action": "next"})
-        assert response.status_code == 302, (step, response.get_data(as_text=True)[:3000])
+def screening_data() -> dict:
+    return step_data(latest_demo(), "screening", ["facebook", "instagram"])
+
+
+def first_yes_no() -> str:
+    """A yes/no question of the screening step, whatever the catalogue version calls it."""
+    return next(q.key for q in latest_catalog().section("screening").questions if q.type == "yes_no")
 
 
 def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
     auth.login(f"kommunikator@{KOMMUN}")
     assessment_id = create(client)
-    answer_all(client, assessment_id)
+    answer_all(client, assessment_id, latest_demo(), ["facebook", "instagram"])
     assert client.post(f"/assessments/{assessment_id}/submit").status_code == 302
     auth.logout()
 
     auth.login(f"jurist@{KOMMUN}")
     overview = client.get(f"/assessments/{assessment_id}")
-    assert "Informera invånarna om äldreomsorgen." in overview.get_data(as_text=True)
+    purposes = step_data(latest_demo(), "description", ["facebook"])["purposes"]
+    assert purposes.split()[0] in overview.get_data(as_text=True)
     page = client.get(f"/assessments/{assessment_id}/approve")
     assert page.status_code == 200
     response = client.post(f"/assessments/{assessment_id}/approve", data={
@@ -102,7 +71,12 @@ def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
     assert report.subfilter == "/ETSI.CAdES.detached"
     assert str(assessment_id) in report.reason and document.answers_sha256 in report.reason
     answers = attached_files(pdf)["answers.json"]
-    assert b"dpf_adequacy" in answers
+    import json
+
+    document_json = json.loads(answers)
+    assert document_json["assessment"]["id"] == assessment_id
+    assert {"question": "purposes", "platform": None, "section": "description", "value": purposes,
+            } in document_json["answers"]
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.assessment_id == assessment_id)
                                      .order_by(AuditEvent.seq)).all()
@@ -114,13 +88,13 @@ def test_each_step_is_saved_and_resume_goes_to_last_step(app, client, auth, demo
     auth.login(f"kommunikator@{KOMMUN}")
     assessment_id = create(client)
     page = client.get(f"/assessments/{assessment_id}/steps/description")
+    data = step_data(latest_demo(), "description", ["facebook", "instagram"])
     client.post(f"/assessments/{assessment_id}/steps/description",
-                data={**STEP_ANSWERS["description"], "version": version_of(page.get_data(as_text=True)),
-                      "action": "later"})
+                data={**data, "version": version_of(page.get_data(as_text=True)), "action": "later"})
     with app.app_context():
         stored = {a.question_key: a.value for a in db.session.scalars(
             select(Answer).where(Answer.assessment_id == assessment_id))}
-        assert stored["data_subjects"] == ["followers", "staff"]
+        assert stored["data_subjects"] == data["data_subjects"]
         assert db.session.get(Assessment, assessment_id).last_step == "description"
     overview = client.get(f"/assessments/{assessment_id}").get_data(as_text=True)
     assert f"/assessments/{assessment_id}/steps/description" in overview
@@ -131,12 +105,13 @@ def test_missing_required_answers_are_listed_in_an_error_summary(client, auth, d
     assessment_id = create(client)
     page = client.get(f"/assessments/{assessment_id}/steps/screening")
     response = client.post(f"/assessments/{assessment_id}/steps/screening",
-                           data={"large_scale": "no", "version": version_of(page.get_data(as_text=True)),
+                           data={first_yes_no(): "no", "version": version_of(page.get_data(as_text=True)),
                                  "action": "next"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'class="error-summary"' in html
-    assert 'href="#vulnerable_data_subjects-0"' in html  # each error links to its field
+    second = [q.key for q in latest_catalog().section("screening").questions if q.type == "yes_no"][1]
+    assert f'href="#{second}-0"' in html  # each error links to its field
 
 
 def test_unknown_choice_value_is_rejected_and_nothing_saved(app, client, auth, demo_orgs):
@@ -144,7 +119,7 @@ def test_unknown_choice_value_is_rejected_and_nothing_saved(app, client, auth, d
     assessment_id = create(client)
     page = client.get(f"/assessments/{assessment_id}/steps/screening")
     response = client.post(f"/assessments/{assessment_id}/steps/screening",
-                           data={**STEP_ANSWERS["screening"], "large_scale": "maybe",
+                           data={**screening_data(), first_yes_no(): "maybe",
                                  "version": version_of(page.get_data(as_text=True)), "action": "next"})
     assert response.status_code == 400
     with app.app_context():
@@ -156,17 +131,17 @@ def test_stale_page_is_refused_and_saved_answers_kept(app, client, auth, demo_or
     assessment_id = create(client)
     first = version_of(client.get(f"/assessments/{assessment_id}/steps/screening").get_data(as_text=True))
     client.post(f"/assessments/{assessment_id}/steps/screening",
-                data={**STEP_ANSWERS["screening"], "version": first, "action": "next"})
+                data={**screening_data(), first_yes_no(): "no", "version": first, "action": "next"})
     # A second tab still shows the old version and tries to change an answer.
     stale = client.post(f"/assessments/{assessment_id}/steps/screening",
-                        data={**STEP_ANSWERS["screening"], "large_scale": "yes", "version": first,
+                        data={**screening_data(), first_yes_no(): "yes", "version": first,
                               "action": "next"})
     assert stale.status_code == 409
     html = stale.get_data(as_text=True)
     assert "Någon annan sparade" in html or "Someone else saved" in html
     with app.app_context():
         value = db.session.scalars(select(Answer.value).where(
-            Answer.assessment_id == assessment_id, Answer.question_key == "large_scale")).one()
+            Answer.assessment_id == assessment_id, Answer.question_key == first_yes_no())).one()
     assert value == "no"
 
 
@@ -304,12 +279,11 @@ def test_catalogue_version_is_pinned_on_creation(app, client, auth, demo_orgs):
     assessment_id = create(client)
     with app.app_context():
         assessment = db.session.get(Assessment, assessment_id)
-        assert (assessment.catalog_id, assessment.catalog_version) == ("social-media", 1)
-        assert get_catalog("social-media", 1).section("screening")
+        assert (assessment.catalog_id, assessment.catalog_version) == ("social-media", latest_catalog().version)
 
 
 def test_damaged_archive_file_is_not_served(app, client, auth, demo_orgs, runner):
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--name", latest_demo()])
     pdf = result.output.strip().splitlines()[-1]
     import os
 

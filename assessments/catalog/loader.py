@@ -21,15 +21,22 @@ import yaml
 
 from .model import (
     CHOICE_TYPES,
+    FACT_FIELDS,
     QUESTION_TYPES,
+    SCREENING_LEVELS,
     YES_NO_VALUES,
     Catalog,
     CatalogError,
+    Condition,
+    Criterion,
     Option,
     Question,
+    Requirement,
     Section,
     ShowIf,
     Text,
+    Trigger,
+    Warning,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -40,13 +47,28 @@ _VALUE_RE = re.compile(r"[a-z0-9_]+\Z")
 _TAG_RE = re.compile(r"[a-z0-9_]+\Z")
 _FILE_RE = re.compile(r"(?P<id>[a-z][a-z0-9-]*)-(?P<version>[1-9][0-9]*)\.yaml\Z")
 
-_CATALOG_KEYS = {"id", "version", "title", "sections"}
+_CATALOG_KEYS = {"id", "version", "title", "requirements", "screening", "sections"}
+_REQUIREMENT_KEYS = {"key", "label", "ref"}
+_SCREENING_KEYS = {"criteria"}
+_CRITERION_KEYS = {"key", "label"}
 _SECTION_KEYS = {"key", "title", "intro", "questions"}
 _QUESTION_KEYS = {"key", "type", "text", "help", "refs", "tags", "required", "per_platform", "options",
-                  "show_if"}
+                  "show_if", "triggers", "warnings", "suggest"}
 _OPTION_KEYS = {"value", "label"}
-_SHOW_IF_KEYS = {"question", "equals", "any_of", "includes"}
+_CONDITION_KEYS = ("equals", "any_of", "includes")
+_SHOW_IF_KEYS = {"question", *_CONDITION_KEYS}
+_SCREENING_SHOW_IF_KEYS = {"screening"}
+_TRIGGER_KEYS = {"criterion", "when"}
+_WARNING_KEYS = {"when", "public_body", "text"}
 _TEXT_KEYS = {"sv", "en"}
+# Which question types can take a suggestion from each platform fact (see ``facts.py``).
+_SUGGEST_TYPES = {
+    "eu_entity": ("text", "long_text"),
+    "transfer_tool": ("single_choice",),  # the fact is an option value of the question
+    "transfer_basis": ("text", "long_text"),
+    "joint_controller_addendum": ("yes_no", "single_choice"),  # a single_choice needs 'yes' and 'no'
+    "addendum_name": ("text", "long_text"),
+}
 
 
 # --- YAML reading -----------------------------------------------------------------------------------
@@ -116,6 +138,10 @@ class _Validator:
     def __init__(self, name: str):
         self.name = name
         self.all_question_keys: set[object] = set()
+        self.requirements: dict[str, Requirement] | None = None  # None: the file declares none
+        self.criteria: dict[str, Criterion] = {}  # empty: the file has no screening block
+        # Questions shown only for a screening outcome, directly or through their show_if chain.
+        self.screening_dependent: set[str] = set()
 
     def fail(self, where: str, message: str, node: object = None) -> CatalogError:
         line = getattr(node, "line", None)
@@ -195,6 +221,10 @@ class _Validator:
             raise self.fail("", f"file name must be {expected!r} for id {catalog_id!r} and version "
                             f"{version} (file name and contents disagree)", top)
         title = self.text(top["title"], "title", "title", top)
+        if "requirements" in top:
+            self.requirements = self.requirements_block(top["requirements"], top)
+        if "screening" in top:
+            self.criteria = self.screening_block(top["screening"], top)
         raw_sections = top["sections"]
         if not isinstance(raw_sections, list) or not raw_sections:
             raise self.fail("sections", "sections must be a non-empty list", top)
@@ -210,7 +240,50 @@ class _Validator:
             section = self.section(raw_section, s_index, section_keys, questions, top)
             sections.append(section)
         return Catalog(id=catalog_id, version=version, title=title, sections=tuple(sections),
-                       source=str(path))
+                       source=str(path), requirements=tuple((self.requirements or {}).values()),
+                       screening_criteria=tuple(self.criteria.values()))
+
+    def requirements_block(self, raw: object, parent: object) -> dict[str, Requirement]:
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("requirements", "requirements must be a non-empty list", parent)
+        found: dict[str, Requirement] = {}
+        for index, raw_item in enumerate(raw):
+            where = f"requirements[{index}]"
+            item = self.mapping(raw_item, where, "a requirement", parent)
+            key = item.get("key")
+            if isinstance(key, str):
+                where = f"{where} (key {key!r})"
+            self.keys(item, where, _REQUIREMENT_KEYS, ("key", "label", "ref"))
+            key = self.string(key, where, "key", item, _TAG_RE, "[a-z0-9_]+")
+            if key in found:
+                raise self.fail(where, f"duplicate requirement key {key!r}", item)
+            found[key] = Requirement(key=key, label=self.text(item["label"], where, "label", item),
+                                     ref=self.string(item["ref"], where, "ref", item).strip())
+        return found
+
+    def screening_block(self, raw: object, parent: object) -> dict[str, Criterion]:
+        block = self.mapping(raw, "screening", "screening", parent)
+        self.keys(block, "screening", _SCREENING_KEYS, ("criteria",))
+        raw_criteria = block["criteria"]
+        if not isinstance(raw_criteria, list) or not raw_criteria:
+            raise self.fail("screening", "screening.criteria must be a non-empty list", block)
+        found: dict[str, Criterion] = {}
+        for index, raw_item in enumerate(raw_criteria):
+            where = f"screening.criteria[{index}]"
+            item = self.mapping(raw_item, where, "a criterion", block)
+            key = item.get("key")
+            if isinstance(key, str):
+                where = f"{where} (key {key!r})"
+            self.keys(item, where, _CRITERION_KEYS, ("key", "label"))
+            key = self.string(key, where, "key", item, _TAG_RE, "[a-z0-9_]+")
+            if key in found:
+                raise self.fail(where, f"duplicate criterion key {key!r}", item)
+            if self.requirements is None or key not in self.requirements:
+                missing = " (the file has no requirements block)" if self.requirements is None else ""
+                raise self.fail(where, f"criterion {key!r} is not declared under requirements{missing}; "
+                                "every criterion is also a requirement", item)
+            found[key] = Criterion(key=key, label=self.text(item["label"], where, "label", item))
+        return found
 
     def section(self, raw: object, s_index: int, section_keys: set[str], questions: dict[str, Question],
                 parent: object) -> Section:
@@ -257,14 +330,32 @@ class _Validator:
         help_text = self.text(mapping["help"], where, "help", mapping) if "help" in mapping else None
         refs = self.string_list(mapping.get("refs", []), where, "refs", mapping)
         tags = self.string_list(mapping.get("tags", []), where, "tags", mapping, _TAG_RE, "[a-z0-9_]+")
+        if self.requirements is not None:
+            for tag in tags:
+                if tag not in self.requirements:
+                    raise self.fail(where, f"tag {tag!r} is not declared under requirements", mapping)
         required = self.boolean(mapping, "required", True, where)
         per_platform = self.boolean(mapping, "per_platform", False, where)
         options = self.options(mapping, qtype, where)
         show_if = (self.show_if(mapping["show_if"], where, per_platform, earlier, mapping)
                    if "show_if" in mapping else None)
+        triggers = self.triggers(mapping, where, key, qtype, options)
+        warnings = self.warnings(mapping, where, key, qtype, options)
+        suggest = self.suggest(mapping, where, qtype, options, per_platform)
+
+        if show_if is not None and (show_if.is_screening or show_if.question in self.screening_dependent):
+            # Shown only for a screening outcome: its answer cannot also decide that outcome.
+            self.screening_dependent.add(key)
+            criterion_tags = [t for t in tags if t in self.criteria] if qtype == "yes_no" else []
+            if triggers or criterion_tags:
+                how = (f"triggers criterion {triggers[0].criterion!r}" if triggers
+                       else f"is a yes_no question tagged with criterion {criterion_tags[0]!r}")
+                raise self.fail(where, f"the question {how}, but is shown only for a screening outcome "
+                                "(show_if: screening, directly or through the question it depends on); "
+                                "its answer cannot decide the outcome it depends on", mapping)
         return Question(key=key, type=qtype, text=text, help=help_text, refs=refs, tags=tags,
                         required=required, per_platform=per_platform, options=options, show_if=show_if,
-                        section_key=section_key)
+                        section_key=section_key, triggers=triggers, warnings=warnings, suggest=suggest)
 
     def options(self, mapping: _Mapping, qtype: str, where: str) -> tuple[Option, ...]:
         if qtype not in CHOICE_TYPES:
@@ -294,9 +385,14 @@ class _Validator:
     def show_if(self, raw: object, where: str, per_platform: bool, earlier: dict[str, Question],
                 parent: object) -> ShowIf:
         mapping = self.mapping(raw, where, "show_if", parent)
+        if "screening" in mapping:
+            if "question" in mapping:
+                raise self.fail(where, "show_if has either question (with equals, any_of or includes) or "
+                                "screening, not both", mapping)
+            return self.screening_show_if(mapping, where)
         self.keys(mapping, f"{where}.show_if", _SHOW_IF_KEYS, ("question",))
         ref_key = self.string(mapping["question"], where, "show_if.question", mapping)
-        conditions = [k for k in ("equals", "any_of", "includes") if k in mapping]
+        conditions = [k for k in _CONDITION_KEYS if k in mapping]
         if len(conditions) != 1:
             raise self.fail(where, "show_if needs exactly one of equals, any_of, includes; got "
                             f"{', '.join(conditions) or 'none'}", mapping)
@@ -314,36 +410,135 @@ class _Validator:
         if target.per_platform and not per_platform:
             raise self.fail(where, f"a global question cannot depend on the per-platform question "
                             f"{ref_key!r} (which platform's answer would decide?)", mapping)
-        if target.type == "yes_no":
-            allowed: tuple[str, ...] = YES_NO_VALUES
-        elif target.type in CHOICE_TYPES:
-            allowed = tuple(o.value for o in target.options)
-        else:
+        if not _comparable(target.type):
             raise self.fail(where, f"show_if refers to question {ref_key!r} of type {target.type!r}; only "
                             "single_choice, multiple_choice and yes_no answers can be compared", mapping)
+        condition = self.comparison(mapping, where, "show_if", ref_key, target.type, target.options)
+        return ShowIf(question=ref_key, equals=condition.equals, any_of=condition.any_of,
+                      includes=condition.includes)
 
+    def screening_show_if(self, mapping: _Mapping, where: str) -> ShowIf:
+        self.keys(mapping, f"{where}.show_if", _SCREENING_SHOW_IF_KEYS, ("screening",))
+        if not self.criteria:
+            raise self.fail(where, "show_if.screening needs a screening block with criteria in the file "
+                            "(without one the screening outcome is never assessed)", mapping)
+        levels = self.string_list(mapping["screening"], where, "show_if.screening", mapping)
+        if not levels:
+            raise self.fail(where, "show_if.screening must not be empty", mapping)
+        for level in levels:
+            if level not in SCREENING_LEVELS:
+                raise self.fail(where, f"show_if.screening level {level!r} is unknown (allowed: "
+                                f"{', '.join(SCREENING_LEVELS)})", mapping)
+        return ShowIf(screening=levels)
+
+    def comparison(self, mapping: _Mapping, where: str, field: str, ref_key: str, ref_type: str,
+                   ref_options: tuple[Option, ...]) -> Condition:
+        """equals | any_of | includes in ``mapping``, checked against the answers of question ``ref_key``
+        (of a comparable type)."""
+        conditions = [k for k in _CONDITION_KEYS if k in mapping]
+        if len(conditions) != 1:
+            raise self.fail(where, f"{field} needs exactly one of equals, any_of, includes; got "
+                            f"{', '.join(conditions) or 'none'}", mapping)
         condition = conditions[0]
-        if condition == "includes" and not target.is_multi:
-            raise self.fail(where, f"show_if.includes needs a multiple_choice question, but {ref_key!r} is "
-                            f"{target.type!r} (use equals or any_of)", mapping)
-        if condition != "includes" and target.is_multi:
-            raise self.fail(where, f"show_if.{condition} needs a single-valued question, but {ref_key!r} is "
+        is_multi = ref_type == "multiple_choice"
+        if condition == "includes" and not is_multi:
+            raise self.fail(where, f"{field}.includes needs a multiple_choice question, but {ref_key!r} is "
+                            f"{ref_type!r} (use equals or any_of)", mapping)
+        if condition != "includes" and is_multi:
+            raise self.fail(where, f"{field}.{condition} needs a single-valued question, but {ref_key!r} is "
                             "multiple_choice (use includes)", mapping)
-
+        allowed = YES_NO_VALUES if ref_type == "yes_no" else tuple(o.value for o in ref_options)
         if condition == "any_of":
-            values = self.string_list(mapping["any_of"], where, "show_if.any_of", mapping)
+            values = self.string_list(mapping["any_of"], where, f"{field}.any_of", mapping)
             if not values:
-                raise self.fail(where, "show_if.any_of must not be empty", mapping)
+                raise self.fail(where, f"{field}.any_of must not be empty", mapping)
         else:
-            values = (self.string(mapping[condition], where, f"show_if.{condition}", mapping),)
+            values = (self.string(mapping[condition], where, f"{field}.{condition}", mapping),)
         for value in values:
             if value not in allowed:
-                raise self.fail(where, f"show_if.{condition} value {value!r} is not an option of question "
+                raise self.fail(where, f"{field}.{condition} value {value!r} is not an option of question "
                                 f"{ref_key!r} (options: {', '.join(allowed)})", mapping)
-        return ShowIf(question=ref_key,
-                      equals=mapping.get("equals"),
-                      any_of=values if condition == "any_of" else None,
-                      includes=mapping.get("includes"))
+        if condition == "any_of":
+            return Condition(any_of=values)
+        return Condition(**{condition: values[0]})
+
+    def own_condition(self, raw: object, where: str, key: str, qtype: str, options: tuple[Option, ...],
+                      parent: object) -> Condition:
+        """The ``when`` of a trigger or warning: a condition on the question's own answer."""
+        mapping = self.mapping(raw, where, "when", parent)
+        self.keys(mapping, f"{where}.when", set(_CONDITION_KEYS), ())
+        return self.comparison(mapping, where, "when", key, qtype, options)
+
+    def entries(self, mapping: _Mapping, field: str, where: str, key: str, qtype: str) -> list[object]:
+        raw = mapping.get(field, [])
+        if not isinstance(raw, list):
+            raise self.fail(where, f"{field} must be a list, got {_kind(raw)}", mapping)
+        if raw and not _comparable(qtype):
+            raise self.fail(where, f"{field} need an answer to compare, but question {key!r} is of type "
+                            f"{qtype!r}; only single_choice, multiple_choice and yes_no answers can be "
+                            "compared", mapping)
+        return raw
+
+    def triggers(self, mapping: _Mapping, where: str, key: str, qtype: str,
+                 options: tuple[Option, ...]) -> tuple[Trigger, ...]:
+        raw = self.entries(mapping, "triggers", where, key, qtype)
+        if raw and not self.criteria:
+            raise self.fail(where, "triggers need a screening block with criteria in the file", mapping)
+        triggers = []
+        for index, raw_item in enumerate(raw):
+            t_where = f"{where}.triggers[{index}]"
+            item = self.mapping(raw_item, t_where, "a trigger", mapping)
+            self.keys(item, t_where, _TRIGGER_KEYS, ("criterion", "when"))
+            criterion = self.string(item["criterion"], t_where, "criterion", item)
+            if criterion not in self.criteria:
+                raise self.fail(t_where, f"criterion {criterion!r} is not declared under screening.criteria "
+                                f"(declared: {', '.join(self.criteria)})", item)
+            when = self.own_condition(item["when"], t_where, key, qtype, options, item)
+            triggers.append(Trigger(criterion=criterion, when=when))
+        return tuple(triggers)
+
+    def warnings(self, mapping: _Mapping, where: str, key: str, qtype: str,
+                 options: tuple[Option, ...]) -> tuple[Warning, ...]:
+        raw = self.entries(mapping, "warnings", where, key, qtype)
+        warnings = []
+        for index, raw_item in enumerate(raw):
+            w_where = f"{where}.warnings[{index}]"
+            item = self.mapping(raw_item, w_where, "a warning", mapping)
+            self.keys(item, w_where, _WARNING_KEYS, ("when", "text"))
+            when = self.own_condition(item["when"], w_where, key, qtype, options, item)
+            public_body = item.get("public_body")
+            if "public_body" in item and not isinstance(public_body, bool):
+                raise self.fail(w_where, f"public_body must be true or false (leave it out for everyone), "
+                                f"got {_kind(public_body)}", item)
+            warnings.append(Warning(when=when, public_body=public_body,
+                                    text=self.text(item["text"], w_where, "text", item)))
+        return tuple(warnings)
+
+    def suggest(self, mapping: _Mapping, where: str, qtype: str, options: tuple[Option, ...],
+                per_platform: bool) -> str | None:
+        if "suggest" not in mapping:
+            return None
+        field = self.string(mapping["suggest"], where, "suggest", mapping)
+        if not per_platform:
+            raise self.fail(where, f"suggest ({field!r}) is only allowed on per_platform questions (platform "
+                            "facts are per platform)", mapping)
+        if field not in FACT_FIELDS:
+            raise self.fail(where, f"suggest {field!r} is not a platform fact (allowed: "
+                            f"{', '.join(FACT_FIELDS)})", mapping)
+        types = _SUGGEST_TYPES[field]
+        if qtype not in types:
+            raise self.fail(where, f"suggest {field!r} cannot fill a question of type {qtype!r} (allowed: "
+                            f"{', '.join(types)})", mapping)
+        if field == "joint_controller_addendum" and qtype == "single_choice":
+            values = {o.value for o in options}
+            if not set(YES_NO_VALUES) <= values:
+                raise self.fail(where, "suggest 'joint_controller_addendum' on a single_choice question "
+                                "needs the options 'yes' and 'no'", mapping)
+        return field
+
+
+def _comparable(qtype: str) -> bool:
+    return qtype == "yes_no" or qtype in CHOICE_TYPES
 
 
 def _key_of(where: str) -> str | None:

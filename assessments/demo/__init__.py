@@ -73,20 +73,32 @@ def create_demo_organisations(seal_dir: Path, password: str | None = None) -> li
     return created
 
 
+def demo_names(catalog_version: int | None = None) -> list[str]:
+    """Demo files are ``<organisation>-<catalogue version>.yaml``; by default those of the latest version."""
+    from ..catalog import latest_catalog
+
+    version = catalog_version or latest_catalog().version
+    return sorted(p.stem for p in DEMO_DIR.glob(f"*-{version}.yaml"))
+
+
 def load_demo_assessment(name: str) -> dict[str, Any]:
     with open(DEMO_DIR / f"{name}.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
 def create_demo_assessment(name: str) -> Assessment:
-    """A fully answered draft from ``assessments/demo/<name>.yaml``, authored by the communicator."""
+    """A fully answered draft from ``assessments/demo/<name>.yaml``, authored by the communicator.
+
+    The demo files are checked against the catalogue by tests/test_demo_data.py, so answers are stored
+    as they are rather than through the form validation."""
     spec = load_demo_assessment(name)
     org = db.session.scalars(select(Organisation).where(Organisation.slug == spec["organisation"])).one()
     author = db.session.scalars(select(User).where(User.organisation_id == org.id,
                                                    User.role == Role.COMMUNICATOR)).first()
     assessment = Assessment(organisation_id=org.id, title=spec["title"], language=spec["language"],
                             catalog_id=spec["catalogue"]["id"], catalog_version=spec["catalogue"]["version"],
-                            platforms=list(spec["platforms"]), author_id=author.id, status=Status.DRAFT)
+                            platforms=list(spec["platforms"]), other_platform_name=spec.get("other_platform_name"),
+                            author_id=author.id, status=Status.DRAFT)
     db.session.add(assessment)
     db.session.flush()
     audit.record(org.id, "created", actor=author, assessment_id=assessment.id, title=assessment.title,

@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import render_template
 from flask_babel import force_locale
 
-from ..answers import AnswerKey, applies, catalog_of, slots
-from ..catalog import platform_label
+from ..answers import AnswerKey, catalog_of, screening, visible_slots
 from ..models import Assessment
 
 ANSWERS_FORMAT = "konsekvens.answers/1"
@@ -22,11 +21,10 @@ LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 def answers_document(assessment: Assessment, answers: dict[AnswerKey, Any]) -> dict[str, Any]:
     """The machine-readable record embedded in the PDF as answers.json (PDF/A-3 associated file)."""
     catalog = catalog_of(assessment)
+    outcome = screening(assessment, answers)
     items = []
     for section in catalog.sections:
-        for slot in slots(section, assessment.platforms):
-            if not applies(catalog, slot.question, slot.platform, answers):
-                continue
+        for slot in visible_slots(assessment, section, answers, outcome.level):
             items.append({"section": section.key, "question": slot.question.key,
                           "platform": slot.platform or None, "value": answers.get(slot.key)})
     return {
@@ -39,7 +37,10 @@ def answers_document(assessment: Assessment, answers: dict[AnswerKey, Any]) -> d
             "language": assessment.language,
             "platforms": list(assessment.platforms),
             "catalogue": {"id": catalog.id, "version": catalog.version},
+            "other_platform_name": assessment.other_platform_name,
         },
+        "screening": {"outcome": outcome.level,
+                      "criteria": {t.criterion.key: list(t.questions) for t in outcome.triggered}},
         "answers": items,
     }
 
@@ -74,6 +75,7 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
                 signature: SignatureInfo | None, status_label: str | None = None) -> str:
     catalog = catalog_of(assessment)
     lang = assessment.language
+    outcome = screening(assessment, answers)
     with force_locale(lang):
         return render_template(
             "report/report.html",
@@ -81,10 +83,9 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
             catalog=catalog,
             lang=lang,
             answers=answers,
-            sections=[(section, [slot for slot in slots(section, assessment.platforms)
-                                 if applies(catalog, slot.question, slot.platform, answers)])
+            sections=[(section, visible_slots(assessment, section, answers, outcome.level))
                       for section in catalog.sections],
-            platform_label=platform_label,
+            screening=outcome,
             signature=signature,
             signed_at_local=local_time(signature.signed_at) if signature else None,
             answers_sha256=answers_sha256,

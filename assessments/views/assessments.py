@@ -1,6 +1,7 @@
 """HTTP for assessments: parse, authorise, call a service, render. Views never touch status or files."""
 from __future__ import annotations
 
+from datetime import date
 from io import BytesIO
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
@@ -13,13 +14,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import answers as answer_service
 from .. import audit, workflow
-from ..answers import StaleEdit, applies, catalog_of, load_answers, progress, slots
+from ..answers import (StaleEdit, applies, catalog_of, load_answers, progress, screening, slots,
+                       visible_slots)
 from ..catalog import PLATFORMS, latest_catalog
 from ..extensions import db
 from ..forms import (ApproveForm, CommentForm, NewAssessmentForm, RequestChangesForm, field_value,
                      form_data_from_answers, platform_choices, step_form_class)
 from ..archive import ArchiveError
 from ..models import ArchivedDocument, Assessment, ReviewComment, Signature, Status
+from ..platform_facts import effective_facts
+from ..revisions import new_revision, newer_revision_exists
 from ..signoff import approve_and_sign, archive
 from ..workflow import WorkflowError
 from .general import render_error
@@ -79,6 +83,8 @@ def new():
                 organisation_id=current_user.organisation_id, title=form.title.data.strip(),
                 language=form.language.data, catalog_id=catalog.id, catalog_version=catalog.version,
                 platforms=[p for p in PLATFORMS if p in form.platforms.data], author_id=current_user.id,
+                other_platform_name=(form.other_platform_name.data or "").strip() or None
+                if "other" in form.platforms.data else None,
                 status=Status.DRAFT)
             db.session.add(assessment)
             db.session.flush()
@@ -101,15 +107,30 @@ def overview(assessment_id: int):
         .where(Signature.assessment_id == assessment.id, Signature.revision == assessment.revision)).first()
     comments = db.session.scalars(select(ReviewComment).where(ReviewComment.assessment_id == assessment.id)
                                   .order_by(ReviewComment.created_at)).all()
+    outcome = screening(assessment, answers)
     return render_template(
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
-        progress=progress(assessment, answers), document=document, comments=comments,
-        sections=[(s, [slot for slot in slots(s, assessment.platforms)
-                       if applies(catalog, slot.question, slot.platform, answers)]) for s in catalog.sections],
+        progress=progress(assessment, answers), document=document, comments=comments, screening=outcome,
+        sections=[(s, visible_slots(assessment, s, answers, outcome.level)) for s in catalog.sections],
         can_edit=workflow.can_edit(current_user, assessment),
         can_review=workflow.can_review(current_user, assessment),
+        can_revise=(assessment.status is Status.APPROVED and workflow.can_create(current_user)
+                    and not newer_revision_exists(assessment)),
+        latest=latest_catalog(assessment.catalog_id),
         comment_form=CommentForm(), changes_form=RequestChangesForm(version=assessment.version),
     )
+
+
+def asked_in_step(assessment: Assessment, section, answers: dict) -> list:
+    """The slots a step shows. A question whose condition depends on another question of the same step
+    is shown (JavaScript may hide it) and only counted when its condition holds; one hidden by an answer
+    in an earlier step, or by the screening outcome, is not asked."""
+    catalog = catalog_of(assessment)
+    level = screening(assessment, answers).level
+    same_step = {q.key for q in section.questions}
+    return [s for s in slots(section, assessment.platforms)
+            if s.question.show_if is None or s.question.show_if.question in same_step
+            or applies(catalog, s.question, s.platform, answers, level)]
 
 
 @bp.route("/assessments/<int:assessment_id>/steps/<section_key>", methods=["GET", "POST"])
@@ -127,60 +148,89 @@ def step(assessment_id: int, section_key: str):
         return redirect(url_for(".overview", assessment_id=assessment.id))
     lang = assessment.language
     answers = load_answers(assessment)
-    step_slots = list(slots(section, assessment.platforms))
-    # A question hidden by an answer in an earlier step is not asked; one that depends on a question
-    # in this same step is shown (JavaScript may hide it) and only counted when its condition holds.
-    same_step = {q.key for q in section.questions}
-    shown = [s for s in step_slots
-             if s.question.show_if is None or s.question.show_if.question in same_step
-             or applies(catalog, s.question, s.platform, answers)]
-    form_class = step_form_class(shown, lang)
+    shown = asked_in_step(assessment, section, answers)
     index = catalog.section_index(section.key)
     next_section = catalog.sections[index + 1] if index + 1 < len(catalog.sections) else None
+    facts = effective_facts(assessment.organisation_id)
+
+    def render(form, shown, answers, status=200):
+        return render_template("assessments/step.html", **step_context(
+            assessment, catalog, section, form, shown, answers, next_section, facts)), status
+
     if request.method == "GET":
-        form = form_class(data={**form_data_from_answers(shown, answers), "version": assessment.version})
-        return render_template("assessments/step.html", **_step_context(assessment, catalog, section, form,
-                                                                         shown, answers, next_section))
-    form = form_class()
-    status = 200
-    if form.validate():
-        submitted = {slot.key: field_value(form[slot.field_name]) for slot in shown}
-        merged = {**answers, **submitted}
-        try:
-            answer_service.save_step(assessment, section, submitted, current_user,
-                                     expected_version(form.version.data))
-            db.session.commit()
-        except (StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(str(StaleEdit().message), "error")
-            status = 409
-        except WorkflowError as exc:
-            return refuse(exc, url_for(".overview", assessment_id=assessment.id))
-        else:
-            missing = [slot for slot in shown if slot.question.required and applies(
-                catalog, slot.question, slot.platform, merged) and not answer_service.is_answered(merged.get(slot.key))]
-            if request.form.get("action") == "later":
-                flash(_("Saved. You can continue where you left off."), "success")
-                return redirect(url_for(".overview", assessment_id=assessment.id))
-            if not missing:
-                flash(_("Saved."), "success")
-                if next_section is None:
-                    return redirect(url_for(".overview", assessment_id=assessment.id))
-                return redirect(url_for(".step", assessment_id=assessment.id, section_key=next_section.key))
-            for slot in missing:
-                form[slot.field_name].errors = [_("Answer this question, or choose \u201cSave and continue later\u201d.")]
-            flash(_("Saved, but some questions still need an answer."), "info")
-            form.version.data = str(assessment.version)
-            status = 400
-    else:
-        status = 400
-    return render_template("assessments/step.html", **_step_context(
-        assessment, catalog, section, form, shown, answers, next_section)), status
+        data = {**suggestions(shown, answers, facts, lang), **form_data_from_answers(shown, answers)}
+        form = step_form_class(shown, lang, assessment.platform_name)(data={**data, "version": assessment.version})
+        return render(form, shown, answers)
+    form = step_form_class(shown, lang, assessment.platform_name)()
+    if not form.validate():
+        return render(form, shown, answers, 400)
+    submitted = {slot.key: field_value(form[slot.field_name]) for slot in shown}
+    try:
+        answer_service.save_step(assessment, section, submitted, current_user, expected_version(form.version.data))
+        db.session.commit()
+    except (StaleEdit, StaleDataError):
+        db.session.rollback()
+        flash(str(StaleEdit().message), "error")
+        return render(form, shown, answers, 409)
+    except WorkflowError as exc:
+        return refuse(exc, url_for(".overview", assessment_id=assessment.id))
+    answers = load_answers(assessment)
+    now_shown = asked_in_step(assessment, section, answers)
+    added = [slot for slot in now_shown if slot not in shown]
+    if added:
+        # An answer made more questions apply (e.g. the screening outcome): ask them on this step.
+        flash(_("Saved. Your answers mean that more questions apply on this step."), "info")
+        data = {**suggestions(now_shown, answers, facts, lang), **form_data_from_answers(now_shown, answers)}
+        form = step_form_class(now_shown, lang, assessment.platform_name)(
+            formdata=None, data={**data, "version": assessment.version})
+        return render(form, now_shown, answers)
+    if request.form.get("action") == "later":
+        flash(_("Saved. You can continue where you left off."), "success")
+        return redirect(url_for(".overview", assessment_id=assessment.id))
+    level = screening(assessment, answers).level
+    missing = [slot for slot in now_shown if slot.question.required
+               and applies(catalog, slot.question, slot.platform, answers, level)
+               and not answer_service.is_answered(answers.get(slot.key))]
+    if not missing:
+        flash(_("Saved."), "success")
+        if next_section is None:
+            return redirect(url_for(".overview", assessment_id=assessment.id))
+        return redirect(url_for(".step", assessment_id=assessment.id, section_key=next_section.key))
+    for slot in missing:
+        form[slot.field_name].errors = [_("Answer this question, or choose \u201cSave and continue later\u201d.")]
+    flash(_("Saved, but some questions still need an answer."), "info")
+    form.version.data = str(assessment.version)
+    return render(form, shown, answers, 400)
 
 
-def _step_context(assessment, catalog, section, form, shown, answers, next_section):
+def suggestions(shown, answers: dict, facts: dict, lang: str) -> dict:
+    """Form data for unanswered per-platform questions that the platform facts can suggest."""
+    data = {}
+    for slot in shown:
+        fact = facts.get(slot.platform)
+        if slot.question.suggest and fact and not answer_service.is_answered(answers.get(slot.key)):
+            value = fact.suggestion(slot.question, lang)
+            if value is not None:
+                data[slot.field_name] = value
+    return data
+
+
+def step_context(assessment, catalog, section, form, shown, answers, next_section, facts):
+    lang = assessment.language
+    public = assessment.organisation.is_public_body
+    warnings = {}
+    for slot in shown:
+        value = field_value(form[slot.field_name]) if form.is_submitted() else answers.get(slot.key)
+        texts = slot.question.warnings_for(value, public_body=public) if value not in (None, "", []) else []
+        if texts:
+            warnings[slot.field_name] = [t.get(lang) for t in texts]
+    suggested = {slot.field_name: facts[slot.platform] for slot in shown
+                 if slot.question.suggest and slot.platform in facts
+                 and not answer_service.is_answered(answers.get(slot.key))}
     return dict(assessment=assessment, catalog=catalog, section=section, form=form, slots=shown,
-                progress=progress(assessment, answers), next_section=next_section, lang=assessment.language)
+                progress=progress(assessment, answers), next_section=next_section, lang=lang,
+                warnings=warnings, suggested=suggested, today=date.today(),
+                screening=screening(assessment, answers) if section.key == "screening" else None)
 
 
 @bp.post("/assessments/<int:assessment_id>/submit")
@@ -287,6 +337,32 @@ def approve(assessment_id: int):
         return redirect(target)
     return render_template("assessments/approve.html", assessment=assessment, form=form), \
         400 if form.errors else 200
+
+
+@bp.post("/assessments/<int:assessment_id>/revisions")
+@login_required
+def start_revision(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    target = url_for(".overview", assessment_id=assessment.id)
+    try:
+        result = new_revision(assessment, current_user, to_latest_catalog=bool(request.form.get("to_latest")))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, target)
+    flash(_("Revision %(n)s started as a draft.", n=result.assessment.revision), "success")
+    if result.not_carried:
+        catalog = catalog_of(assessment)
+        lang = assessment.language
+        names = []
+        for key, platform in result.not_carried:
+            try:
+                text = catalog.question(key).text.get(lang)
+            except KeyError:
+                text = key
+            names.append(f"{text} ({assessment.platform_name(platform, lang)})" if platform else text)
+        flash(_("These answers did not carry over to the new catalogue version and must be answered again: "
+                "%(questions)s", questions="; ".join(names)), "info")
+    return redirect(url_for(".overview", assessment_id=result.assessment.id))
 
 
 @bp.get("/assessments/<int:assessment_id>/document")

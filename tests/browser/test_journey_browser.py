@@ -8,7 +8,7 @@ from sqlalchemy import select
 from assessments.extensions import db
 from assessments.models import Answer, Assessment, Status
 from tests.conftest import DEMO_PASSWORD
-from tests.test_journey import STEP_ANSWERS, answer_all
+from tests.answering import answer_all, latest_demo, step_data
 
 
 def login(page, base, email):
@@ -28,19 +28,23 @@ def test_communicator_logs_in_fills_a_step_and_submits(app, live_server, page, d
     page.wait_for_url(re.compile(r".*/steps/screening$"))
     assessment_id = int(re.search(r"/assessments/(\d+)/", page.url).group(1))
 
-    for key, value in STEP_ANSWERS["screening"].items():
-        page.locator(f"input[name='{key}'][value='{value}']").check()
+    screening = step_data(latest_demo(), "screening", ["facebook"])
+    for key, value in screening.items():
+        if isinstance(value, str) and value in ("yes", "no"):
+            page.locator(f"input[name='{key}'][value='{value}']").check()
+        else:
+            page.locator(f"[name='{key}']").fill(value)
     page.get_by_role("button", name="Spara och fortsätt", exact=True).click()
     page.wait_for_url(re.compile(r".*/steps/description$"))
     with app.app_context():
         stored = dict(db.session.execute(select(Answer.question_key, Answer.value)
                                          .where(Answer.assessment_id == assessment_id)).all())
-    assert stored == STEP_ANSWERS["screening"]
+    assert stored == screening
 
     # The remaining steps through the same forms (the test client), then submit in the browser.
     with app.test_client() as client:
         client.post("/login", data={"email": "kommunikator@exempelkommun.example", "password": DEMO_PASSWORD})
-        answer_all(client, assessment_id, platforms=("facebook",))
+        answer_all(client, assessment_id, latest_demo(), ["facebook"])
     page.goto(f"{live_server}/assessments/{assessment_id}")
     page.get_by_role("button", name="Skicka för granskning").click()
     # The confirmation is announced to screen readers through the status region.

@@ -119,9 +119,13 @@ def test_get_catalog_is_cached(starter):
     assert get_catalog(catalog_id="social-media", version=1) is starter
 
 
-def test_latest_catalog_is_version_1(starter):
-    assert latest_catalog() is starter
-    assert latest_catalog("social-media").version == 1
+def test_latest_catalog_is_the_highest_version(starter):
+    # Version 1 stays loadable when version 2 (or later) is added next to it.
+    newest = max(version for cid, version in available_catalogs() if cid == "social-media")
+    assert latest_catalog() is get_catalog("social-media", newest)
+    assert latest_catalog("social-media").version == newest
+    if newest == 1:
+        assert latest_catalog() is starter
 
 
 def test_available_catalogs():
@@ -401,10 +405,11 @@ def test_catalog_is_immutable(starter):
 
 
 def test_platforms():
-    assert list(PLATFORMS) == ["facebook", "instagram", "linkedin", "youtube", "tiktok", "x"]
+    assert list(PLATFORMS) == ["facebook", "instagram", "linkedin", "youtube", "tiktok", "x", "other"]
     assert [platform_label(k, "sv") for k in PLATFORMS] == [
-        "Facebook", "Instagram", "LinkedIn", "YouTube", "TikTok", "X"]
+        "Facebook", "Instagram", "LinkedIn", "YouTube", "TikTok", "X", "Annan plattform"]
     assert platform_label("linkedin", "en") == "LinkedIn"
+    assert platform_label("other", "en") == "Other platform"
     with pytest.raises(KeyError):
         platform_label("myspace", "sv")
 

@@ -1,0 +1,45 @@
+"""Answer the wizard through HTTP from a demo file, so journey tests follow the catalogue as it evolves."""
+from __future__ import annotations
+
+import re
+
+from assessments.answers import slots
+from assessments.catalog import get_catalog, latest_catalog
+from assessments.demo import load_demo_assessment
+
+
+def latest_demo(organisation: str = "exempelkommun") -> str:
+    return f"{organisation}-{latest_catalog().version}"
+
+
+def version_of(html: str) -> str:
+    match = re.search(r'name="version"[^>]*value="(\d+)"', html) or re.search(
+        r'value="(\d+)"[^>]*name="version"', html)
+    assert match, "no version field on the page"
+    return match.group(1)
+
+
+def step_data(demo: str, section_key: str, platforms: list[str]) -> dict:
+    """Form fields for one step: ``key`` or ``key__platform`` → the demo's answer."""
+    spec = load_demo_assessment(demo)
+    catalog = get_catalog(spec["catalogue"]["id"], spec["catalogue"]["version"])
+    data = {}
+    for slot in slots(catalog.section(section_key), platforms):
+        value = spec["answers"].get(slot.question.key)
+        if isinstance(value, dict):
+            value = value.get(slot.platform)
+        if value is not None:
+            data[slot.field_name] = value
+    return data
+
+
+def answer_all(client, assessment_id: int, demo: str, platforms: list[str]) -> None:
+    spec = load_demo_assessment(demo)
+    catalog = get_catalog(spec["catalogue"]["id"], spec["catalogue"]["version"])
+    for section in catalog.sections:
+        url = f"/assessments/{assessment_id}/steps/{section.key}"
+        page = client.get(url)
+        assert page.status_code == 200, url
+        response = client.post(url, data={**step_data(demo, section.key, platforms),
+                                          "version": version_of(page.get_data(as_text=True)), "action": "next"})
+        assert response.status_code == 302, (section.key, response.get_data(as_text=True)[:3000])
