@@ -231,3 +231,16 @@ def test_report_shows_the_full_catalogue_in_the_assessments_language(app, demo_o
     for section in full().sections:
         assert " ".join(section.title.get(lang).split()) in flat, section.key
     assert f"{marker} 1" in flat
+
+
+def test_wizard_asks_in_the_assessments_language(app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    response = client.post("/assessments/new", data={"title": "In English", "platforms": ["youtube"],
+                                                     "language": "en"})
+    assessment_id = int(re.search(r"/assessments/(\d+)/", response.headers["Location"]).group(1))
+    for section in full().sections:
+        html = client.get(f"/assessments/{assessment_id}/steps/{section.key}").get_data(as_text=True)
+        assert section.title.en in html
+        first = section.questions[0]
+        if first.show_if is None:
+            assert first.text.en.replace("'", "&#39;").replace('"', "&#34;") in html, first.key
