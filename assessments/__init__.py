@@ -65,12 +65,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, assessments, auth, general
+    from .views import admin, assessments, auth, general, risks
 
     app.register_blueprint(general.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assessments.bp)
+    app.register_blueprint(risks.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -89,9 +90,12 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from .catalog import platform_label
+    from .risk.matrix import LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
     from .roles import role_label, status_label
 
     @app.context_processor
     def inject() -> dict:
         return {"current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
-                "role_label": role_label, "status_label": status_label}
+                "role_label": role_label, "status_label": status_label, "scale_labels": SCALE_LABELS,
+                "level_labels": LEVEL_LABELS, "likelihood_meaning": LIKELIHOOD_MEANING,
+                "severity_meaning": SEVERITY_MEANING}

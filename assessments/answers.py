@@ -169,6 +169,11 @@ def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, 
             row.value, row.updated_at, row.updated_by_id = value, utcnow(), actor.id
         audit.record(assessment.organisation_id, "answer_changed", actor=actor, assessment_id=assessment.id,
                      question=key[0], platform=key[1], old=old, new=value)
+    if changed:
+        from .risk.service import sync_risks  # risks follow the answers (Art. 35(7)(c))
+
+        db.session.flush()
+        sync_risks(assessment, actor)
     assessment.last_step = section.key
     # Touching the row bumps the version counter even when only answers changed, so a second
     # page open on the old version is refused (optimistic locking).

@@ -105,9 +105,14 @@ class Assessment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
+    # The conclusion (Art. 35(11), Art. 36): when to review, and legal's acceptance of residual risk.
+    review_due: Mapped[date | None]
+    residual_accepted_reason: Mapped[str | None] = mapped_column(Text)
+    residual_accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    residual_accepted_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship()
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
     answers: Mapped[list[Answer]] = relationship(back_populates="assessment", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
@@ -188,6 +193,85 @@ class Signature(db.Model):
 
     signer: Mapped[User] = relationship()
     document: Mapped[ArchivedDocument] = relationship()
+
+
+measure_risks = db.Table(
+    "measure_risks",
+    db.Column("measure_id", ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("risk_id", ForeignKey("risks.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Risk(db.Model):
+    """A risk to people (Art. 35(7)(c)), proposed by a rule (``rule_key``) or written by hand.
+
+    A derived risk whose rule stops holding is kept inactive, never deleted, so what legal wrote about
+    it survives an answer changing back and forth.
+    """
+
+    __tablename__ = "risks"
+    __table_args__ = (UniqueConstraint("assessment_id", "rule_key", "platform"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    rule_key: Mapped[str | None] = mapped_column(String(64))  # None: a free-form risk
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    title: Mapped[str | None] = mapped_column(String(300))  # free-form risks; derived ones take the rule's
+    description: Mapped[str | None] = mapped_column(Text)
+    affected: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    triggered_by: Mapped[list] = mapped_column(JSON, default=list)
+    inherent_likelihood: Mapped[int]
+    inherent_severity: Mapped[int]
+    residual_likelihood: Mapped[int]
+    residual_severity: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    measures: Mapped[list[Measure]] = relationship(secondary=measure_risks, back_populates="risks")
+
+
+class RiskRatingChange(db.Model):
+    """Who changed which rating, when, and why (legal must justify every change)."""
+
+    __tablename__ = "risk_rating_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risks.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[int]
+    new: Mapped[int]
+    justification: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    changed_by: Mapped[User] = relationship()
+
+
+class MeasureStatus(str, enum.Enum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class Measure(db.Model):
+    """A measure in the action plan (Art. 35(7)(d)); one measure can address several risks."""
+
+    __tablename__ = "measures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date | None]
+    status: Mapped[MeasureStatus] = mapped_column(
+        db.Enum(MeasureStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=MeasureStatus.PLANNED)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    risks: Mapped[list[Risk]] = relationship(secondary=measure_risks, back_populates="measures")
 
 
 class PlatformFactOverride(db.Model):

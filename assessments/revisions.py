@@ -69,6 +69,10 @@ def new_revision(assessment: Assessment, actor: User, *, to_latest_catalog: bool
             continue
         db.session.add(Answer(assessment_id=copy.id, question_key=key, platform=platform, value=value,
                               updated_by_id=actor.id))
+    db.session.flush()
+    from .risk.service import copy_risks_and_measures
+
+    copy_risks_and_measures(assessment, copy, actor)
     audit.record(assessment.organisation_id, "revision_created", actor=actor, assessment_id=copy.id,
                  previous=assessment.id, revision=copy.revision,
                  catalogue_from=f"{source_catalog.id}-{source_catalog.version}",

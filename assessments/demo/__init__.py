@@ -109,4 +109,20 @@ def create_demo_assessment(name: str) -> Assessment:
             db.session.add(Answer(assessment_id=assessment.id, question_key=key, platform=platform,
                                   value=item, updated_by_id=author.id))
     db.session.flush()
+    from ..risk.service import save_measure, sync_risks
+
+    sync_risks(assessment, author)
+    # Demo measures (optional in the file): each names the rule keys of the risks it addresses.
+    by_rule = {r.rule_key: r.id for r in assessment_risks(assessment)}
+    for measure in spec.get("measures", []):
+        save_measure(assessment, author, measure=None, title=measure["title"], owner=measure["owner"],
+                     due_date=measure.get("due"), status=measure.get("status", "planned"),
+                     description=measure.get("description", ""),
+                     risk_ids=[by_rule[k] for k in measure.get("risks", []) if k in by_rule])
     return assessment
+
+
+def assessment_risks(assessment: Assessment):
+    from ..risk.service import risks_of
+
+    return risks_of(assessment)

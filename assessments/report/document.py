@@ -10,11 +10,14 @@ from zoneinfo import ZoneInfo
 
 from flask import render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from ..answers import AnswerKey, catalog_of, screening, visible_slots
-from ..models import Assessment
+from ..models import Assessment, MeasureStatus
 
 ANSWERS_FORMAT = "konsekvens.answers/1"
+MEASURE_STATUS_LABELS = {MeasureStatus.PLANNED: _l("Planned"), MeasureStatus.IN_PROGRESS: _l("In progress"),
+                         MeasureStatus.DONE: _l("Done")}
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 
@@ -76,6 +79,11 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
     catalog = catalog_of(assessment)
     lang = assessment.language
     outcome = screening(assessment, answers)
+    from ..risk import service as risk_service
+    from ..risk.presenter import present
+
+    risks = risk_service.risks_of(assessment)
+    views = present(assessment, risks)
     with force_locale(lang):
         return render_template(
             "report/report.html",
@@ -86,6 +94,11 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
             sections=[(section, visible_slots(assessment, section, answers, outcome.level))
                       for section in catalog.sections],
             screening=outcome,
+            views=views,
+            measures=risk_service.measures_of(assessment),
+            number_of={v.risk.id: v.number for v in views},
+            conclusion=risk_service.conclusion(assessment, risks, answers),
+            measure_status_labels=MEASURE_STATUS_LABELS,
             signature=signature,
             signed_at_local=local_time(signature.signed_at) if signature else None,
             answers_sha256=answers_sha256,

@@ -1,0 +1,221 @@
+"""Risk rules: data files next to the catalogue (RISK_RULES.md) that turn answers into proposed risks.
+
+Pure: no Flask, no database. ``derive_risks`` says which rules hold for a set of answers and which
+answers made them hold, so a proposed risk can always explain itself.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from ..catalog import Catalog, Text, get_catalog
+from ..catalog.screening import applies
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data"
+LEVELS = (1, 2, 3, 4)
+LEAF_OPERATORS = ("equals", "any_of", "includes", "not_includes", "unanswered", "answered")
+
+Answers = Mapping[tuple[str, str], Any]
+
+
+class RiskRuleError(Exception):
+    """The rules file is malformed; the message names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class Rating:
+    likelihood: int
+    severity: int
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A node of a rule's condition tree: ``all``/``any``/``not`` of children, or a leaf."""
+
+    kind: str  # all | any | not | question | public_body
+    children: tuple[Condition, ...] = ()
+    question: str | None = None
+    operator: str | None = None
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class RiskRule:
+    key: str
+    title: Text
+    description: Text
+    affected: Text
+    source: Text
+    per_platform: bool
+    when: Condition
+    inherent: Rating
+    residual: Rating
+    measures: tuple[Text, ...]
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DerivedRisk:
+    rule: RiskRule
+    platform: str  # '' for a global rule
+    triggered_by: tuple[tuple[str, str], ...]  # (question key, platform '' if global)
+
+
+def _text(value: Any, where: str) -> Text:
+    if not isinstance(value, dict) or set(value) != {"sv", "en"} or not all(
+            isinstance(v, str) and v.strip() for v in value.values()):
+        raise RiskRuleError(f"{where}: needs non-empty sv and en texts")
+    return Text(sv=value["sv"].strip(), en=value["en"].strip())
+
+
+def _rating(value: Any, where: str) -> Rating:
+    if not isinstance(value, dict) or set(value) != {"likelihood", "severity"} or not all(
+            v in LEVELS for v in value.values()):
+        raise RiskRuleError(f"{where}: needs likelihood and severity, each 1–4")
+    return Rating(value["likelihood"], value["severity"])
+
+
+def _condition(node: Any, catalog: Catalog, per_platform: bool, where: str) -> Condition:
+    if not isinstance(node, dict) or len(node) == 0:
+        raise RiskRuleError(f"{where}: a condition is a mapping")
+    if set(node) <= {"all", "any"} and len(node) == 1:
+        kind = next(iter(node))
+        children = node[kind]
+        if not isinstance(children, list) or not children:
+            raise RiskRuleError(f"{where}.{kind}: needs a non-empty list")
+        return Condition(kind, tuple(_condition(c, catalog, per_platform, f"{where}.{kind}[{i}]")
+                                     for i, c in enumerate(children)))
+    if set(node) == {"not"}:
+        return Condition("not", (_condition(node["not"], catalog, per_platform, f"{where}.not"),))
+    if set(node) == {"public_body"}:
+        if not isinstance(node["public_body"], bool):
+            raise RiskRuleError(f"{where}: public_body is true or false")
+        return Condition("public_body", value=node["public_body"])
+    if "question" not in node or len(node) != 2:
+        raise RiskRuleError(f"{where}: a leaf is {{question: KEY, <one of {', '.join(LEAF_OPERATORS)}>: …}}")
+    key = node["question"]
+    try:
+        question = catalog.question(key)
+    except KeyError:
+        raise RiskRuleError(f"{where}: unknown question {key!r}") from None
+    if question.per_platform and not per_platform:
+        raise RiskRuleError(f"{where}: per-platform question {key!r} in a global rule")
+    operator = next(k for k in node if k != "question")
+    if operator not in LEAF_OPERATORS:
+        raise RiskRuleError(f"{where}: unknown operator {operator!r}")
+    value = node[operator]
+    allowed = {v for v, _label in question.choices("sv")}
+    if operator in ("unanswered", "answered"):
+        if value is not True:
+            raise RiskRuleError(f"{where}: {operator} takes true")
+    elif operator in ("includes", "not_includes"):
+        if question.type != "multiple_choice" or value not in allowed:
+            raise RiskRuleError(f"{where}: {operator} needs a multiple-choice question and one of its options")
+    else:
+        values = value if operator == "any_of" else [value]
+        if question.type not in ("single_choice", "yes_no") or not isinstance(values, list) or not values \
+                or not set(values) <= allowed:
+            raise RiskRuleError(f"{where}: {operator} needs a single-choice/yes-no question and its options "
+                                f"({', '.join(sorted(allowed))})")
+        value = tuple(values) if operator == "any_of" else value
+    return Condition("question", question=key, operator=operator, value=value)
+
+
+def parse_rules(data: Any, catalog: Catalog, file: str) -> tuple[RiskRule, ...]:
+    if not isinstance(data, dict) or set(data) != {"catalogue", "rules"}:
+        raise RiskRuleError(f"{file}: top level is catalogue and rules")
+    if data["catalogue"] != {"id": catalog.id, "version": catalog.version}:
+        raise RiskRuleError(f"{file}: written for {data['catalogue']}, not {catalog.id} {catalog.version}")
+    rules, seen = [], set()
+    known = {"key", "title", "description", "affected", "source", "per_platform", "when", "inherent",
+             "residual", "measures", "refs"}
+    for index, raw in enumerate(data["rules"] or []):
+        where = f"{file}: rules[{index}]"
+        if not isinstance(raw, dict):
+            raise RiskRuleError(f"{where}: a rule is a mapping")
+        key = raw.get("key")
+        where = f"{where} (key {key!r})"
+        if not isinstance(key, str) or not key.replace("_", "").isalnum() or key in seen:
+            raise RiskRuleError(f"{where}: key missing, malformed or repeated")
+        seen.add(key)
+        unknown = set(raw) - known
+        if unknown:
+            raise RiskRuleError(f"{where}: unknown keys {sorted(unknown)}")
+        per_platform = raw.get("per_platform", False)
+        if not isinstance(per_platform, bool):
+            raise RiskRuleError(f"{where}: per_platform is true or false")
+        rules.append(RiskRule(
+            key=key, title=_text(raw.get("title"), f"{where}.title"),
+            description=_text(raw.get("description"), f"{where}.description"),
+            affected=_text(raw.get("affected"), f"{where}.affected"),
+            source=_text(raw.get("source"), f"{where}.source"), per_platform=per_platform,
+            when=_condition(raw.get("when"), catalog, per_platform, f"{where}.when"),
+            inherent=_rating(raw.get("inherent"), f"{where}.inherent"),
+            residual=_rating(raw.get("residual"), f"{where}.residual"),
+            measures=tuple(_text(m, f"{where}.measures[{i}]") for i, m in enumerate(raw.get("measures") or [])),
+            refs=tuple(str(r) for r in raw.get("refs") or ())))
+    return tuple(rules)
+
+
+@functools.cache
+def load_risk_rules(catalog_id: str = "social-media", version: int = 2) -> tuple[RiskRule, ...]:
+    """The rules for one catalogue version; a catalogue version without rules proposes no risks."""
+    path = DATA_DIR / f"risk-rules-{version}.yaml" if catalog_id == "social-media" else \
+        DATA_DIR / f"risk-rules-{catalog_id}-{version}.yaml"
+    if not path.exists():
+        return ()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RiskRuleError(f"{path.name}: not valid YAML: {exc}") from exc
+    return parse_rules(data, get_catalog(catalog_id, version), path.name)
+
+
+def _holds(node: Condition, catalog: Catalog, answers: Answers, platform: str, public_body: bool,
+           used: list[tuple[str, str]]) -> bool:
+    if node.kind == "all":
+        return all(_holds(c, catalog, answers, platform, public_body, used) for c in node.children)
+    if node.kind == "any":
+        return any(_holds(c, catalog, answers, platform, public_body, used) for c in node.children)
+    if node.kind == "not":
+        return not _holds(node.children[0], catalog, answers, platform, public_body, [])
+    if node.kind == "public_body":
+        return public_body is node.value
+    question = catalog.question(node.question)
+    key = (question.key, platform if question.per_platform else "")
+    # A question that is not asked counts as unanswered, whatever a stale answer says.
+    asked = applies(catalog, question, key[1], answers)
+    value = answers.get(key) if asked else None
+    answered = value not in (None, "", [])
+    if node.operator == "unanswered":
+        result = not answered
+    elif node.operator == "answered":
+        result = answered
+    elif not answered:
+        result = False
+    elif node.operator == "equals":
+        result = value == node.value
+    elif node.operator == "any_of":
+        result = value in node.value
+    elif node.operator == "includes":
+        result = node.value in value
+    else:  # not_includes
+        result = node.value not in value
+    if result:
+        used.append(key)
+    return result
+
+
+def derive_risks(catalog: Catalog, rules: Sequence[RiskRule], answers: Answers, platforms: Sequence[str], *,
+                 public_body: bool) -> list[DerivedRisk]:
+    derived = []
+    for rule in rules:
+        for platform in (platforms if rule.per_platform else [""]):
+            used: list[tuple[str, str]] = []
+            if _holds(rule.when, catalog, answers, platform, public_body, used):
+                derived.append(DerivedRisk(rule, platform, tuple(dict.fromkeys(used))))
+    return derived

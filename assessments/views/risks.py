@@ -1,0 +1,156 @@
+"""HTTP for the risk register, the action plan and the conclusion of one assessment."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..answers import load_answers
+from ..extensions import db
+from ..models import Measure, MeasureStatus, Risk
+from ..report.document import MEASURE_STATUS_LABELS
+from ..risk import service
+from ..risk.presenter import present
+from ..workflow import WorkflowError
+from .assessments import refuse, scoped_assessment
+
+bp = Blueprint("risks", __name__, url_prefix="/assessments/<int:assessment_id>")
+
+
+
+def register_url(assessment_id: int, anchor: str = "") -> str:
+    return url_for(".register", assessment_id=assessment_id) + (f"#{anchor}" if anchor else "")
+
+
+@bp.get("/risks")
+@login_required
+def register(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    risks = service.risks_of(assessment)
+    answers = load_answers(assessment)
+    views = present(assessment, risks)
+    return render_template(
+        "risks/register.html", assessment=assessment, views=views, measures=service.measures_of(assessment),
+        conclusion=service.conclusion(assessment, risks, answers), lang=assessment.language,
+        can_manage=service.can_manage_risks(current_user, assessment),
+        can_accept=(current_user.role.value == "legal" and assessment.status.value == "in_review"
+                    and assessment.author_id != current_user.id),
+        number_of={v.risk.id: v.number for v in views}, status_labels=MEASURE_STATUS_LABELS,
+        rating_fields=service.RATING_FIELDS, today=date.today(), changes=service.rating_history(risks))
+
+
+def own_risk(assessment, risk_id: int) -> Risk:
+    risk = db.session.scalars(select(Risk).where(Risk.id == risk_id, Risk.assessment_id == assessment.id)).first()
+    if risk is None:
+        abort(404)
+    return risk
+
+
+@bp.post("/risks/<int:risk_id>/ratings")
+@login_required
+def change_ratings(assessment_id: int, risk_id: int):
+    assessment = scoped_assessment(assessment_id)
+    risk = own_risk(assessment, risk_id)
+    try:
+        count = service.change_ratings(risk, assessment, current_user,
+                                       {f: request.form.get(f) for f in service.RATING_FIELDS if f in request.form},
+                                       request.form.get("justification", ""))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
+    flash(_("Rating saved with your justification.") if count else _("No rating changed."), "success")
+    return redirect(register_url(assessment.id, f"risk-{risk_id}"))
+
+
+@bp.post("/risks")
+@login_required
+def add_risk(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    form = request.form
+    title = (form.get("title") or "").strip()
+    if not title or len(title) > 300:
+        if not service.can_manage_risks(current_user, assessment):
+            abort(403)
+        flash(_("Give the risk a title (at most 300 characters)."), "error")
+        return redirect(register_url(assessment.id, "add-risk"))
+    try:
+        service.add_risk(assessment, current_user, title=title, description=form.get("description", "")[:20000],
+                         affected=form.get("affected", "")[:2000], source=form.get("source", "")[:2000],
+                         ratings={f: form.get(f) for f in service.RATING_FIELDS})
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, register_url(assessment.id, "add-risk"))
+    flash(_("Risk added."), "success")
+    return redirect(register_url(assessment.id))
+
+
+def parse_due(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise WorkflowError(_l("Write the due date as YYYY-MM-DD."), status_code=400) from None
+
+
+@bp.post("/measures", defaults={"measure_id": None})
+@bp.post("/measures/<int:measure_id>")
+@login_required
+def save_measure(assessment_id: int, measure_id: int | None):
+    assessment = scoped_assessment(assessment_id)
+    measure = None
+    if measure_id is not None:
+        measure = db.session.scalars(select(Measure).where(Measure.id == measure_id,
+                                                           Measure.assessment_id == assessment.id)).first()
+        if measure is None:
+            abort(404)
+    form = request.form
+    target = register_url(assessment.id, f"measure-{measure_id}" if measure_id else "add-measure")
+    title, owner = (form.get("title") or "").strip(), (form.get("owner") or "").strip()
+    try:
+        if not service.can_manage_risks(current_user, assessment):
+            raise WorkflowError(_l("You cannot change the risks of this assessment now."), status_code=403)
+        if not title or not owner or len(title) > 300 or len(owner) > 200:
+            raise WorkflowError(_l("A measure needs a title and an owner."), status_code=400)
+        if form.get("status", "planned") not in {s.value for s in MeasureStatus}:
+            raise WorkflowError(_l("Choose one of the alternatives."), status_code=400)
+        try:
+            risk_ids = [int(v) for v in form.getlist("risks")]
+        except ValueError:
+            raise WorkflowError(_l("Choose risks of this assessment."), status_code=400) from None
+        service.save_measure(assessment, current_user, measure=measure, title=title, owner=owner,
+                             due_date=parse_due(form.get("due_date")), status=form.get("status", "planned"),
+                             description=form.get("description", "")[:5000], risk_ids=risk_ids)
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, target)
+    flash(_("Measure saved."), "success")
+    return redirect(register_url(assessment.id, "action-plan"))
+
+
+@bp.post("/conclusion/accept")
+@login_required
+def accept_residual(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    try:
+        service.accept_residual_risk(assessment, current_user, request.form.get("reason", ""))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, register_url(assessment.id, "conclusion"))
+    flash(_("Acceptance of the residual risk recorded."), "success")
+    return redirect(register_url(assessment.id, "conclusion"))
+
+
+@bp.get("/action-plan.csv")
+@login_required
+def action_plan(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    number_of = {v.risk.id: v for v in present(assessment, service.risks_of(assessment))}
+    body = service.action_plan_csv(assessment, lambda r: f"{number_of[r.id].number} {number_of[r.id].title}",
+                                   lambda s: str(MEASURE_STATUS_LABELS[s]))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="atgardsplan-{assessment.id}.csv"'})
