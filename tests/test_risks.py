@@ -199,3 +199,38 @@ def test_the_report_contains_register_heat_maps_action_plan_and_conclusion(app, 
     for part in ("Inneboende risk (före åtgärder)", "Restrisk (efter åtgärder)", "Egen risk i rapporten",
                  "Åtgärdsplan", "Slutsats", "Förhandssamråd med IMY", "Följs upp senast"):
         assert part in text, part
+
+
+def test_changing_an_answer_re_derives_without_discarding_what_legal_wrote(app, client, auth, draft_id,
+                                                                            monkeypatch):
+    from assessments.risk import service
+    from tests.answering import version_of
+    from tests.risk.test_rules_engine import rule, rules
+
+    two_factor_rule = rules(rule(key="account_takeover"))
+    monkeypatch.setattr(service, "load_risk_rules", lambda *_args: two_factor_rule)
+    auth.login(f"kommunikator@{KOMMUN}")
+
+    def answer_two_factor(value):
+        page = client.get(f"/assessments/{draft_id}/steps/security").get_data(as_text=True)
+        data = {"two_factor": value, "version": version_of(page), "action": "later"}
+        assert client.post(f"/assessments/{draft_id}/steps/security", data=data).status_code == 302
+
+    def derived():
+        with app.app_context():
+            return db.session.scalars(select(Risk).where(Risk.assessment_id == draft_id,
+                                                         Risk.rule_key == "account_takeover")).one_or_none()
+
+    answer_two_factor("yes")
+    answer_two_factor("no")
+    risk = derived()
+    assert risk.active and risk.triggered_by == [["two_factor", ""]]
+    client.post(f"/assessments/{draft_id}/risks/{risk.id}/ratings",
+                data={"residual_likelihood": "1", "justification": "Lösenordshanterare och larm införda."})
+    answer_two_factor("yes")
+    assert not derived().active
+    page = client.get(f"/assessments/{draft_id}/risks").get_data(as_text=True)
+    assert "Risker som inte längre gäller (" in page
+    answer_two_factor("no")
+    again = derived()
+    assert again.active and again.id == risk.id and again.residual_likelihood == 1
