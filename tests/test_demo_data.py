@@ -37,3 +37,17 @@ def test_demo_assessment_is_complete(app, demo_orgs, name):
         assessment = answered_assessment(name)
         incomplete = [(p.section.key, [s.key for s in p.missing]) for p in progress(assessment) if not p.complete]
     assert incomplete == []
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_demo_measures_address_risks_the_demo_actually_has(app, demo_orgs, name):
+    from assessments.risk.service import measures_of
+    from tests.factories import answered_assessment
+
+    spec = load_demo_assessment(name)
+    with app.app_context():
+        assessment = answered_assessment(name)
+        measures = measures_of(assessment)
+        assert len(measures) == len(spec.get("measures", []))
+        for measure, wanted in zip(sorted(measures, key=lambda m: m.id), spec.get("measures", [])):
+            assert {r.rule_key for r in measure.risks} == set(wanted["risks"]), measure.title

@@ -15,7 +15,8 @@ import yaml
 from ..catalog import Catalog, Text, get_catalog
 from ..catalog.screening import applies
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data"
+# Kept apart from the catalogues so that no rules file is ever mistaken for one (<id>-<version>.yaml).
+RULES_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data" / "risk-rules"
 LEVELS = (1, 2, 3, 4)
 LEAF_OPERATORS = ("equals", "any_of", "includes", "not_includes", "unanswered", "answered")
 
@@ -164,8 +165,7 @@ def parse_rules(data: Any, catalog: Catalog, file: str) -> tuple[RiskRule, ...]:
 @functools.cache
 def load_risk_rules(catalog_id: str = "social-media", version: int = 2) -> tuple[RiskRule, ...]:
     """The rules for one catalogue version; a catalogue version without rules proposes no risks."""
-    path = DATA_DIR / f"risk-rules-{version}.yaml" if catalog_id == "social-media" else \
-        DATA_DIR / f"risk-rules-{catalog_id}-{version}.yaml"
+    path = RULES_DIR / f"{catalog_id}-{version}.yaml"
     if not path.exists():
         return ()
     try:
@@ -178,9 +178,21 @@ def load_risk_rules(catalog_id: str = "social-media", version: int = 2) -> tuple
 def _holds(node: Condition, catalog: Catalog, answers: Answers, platform: str, public_body: bool,
            used: list[tuple[str, str]]) -> bool:
     if node.kind == "all":
-        return all(_holds(c, catalog, answers, platform, public_body, used) for c in node.children)
+        # Each branch collects into its own list: a branch that fails half-way must not leave the answers
+        # it matched among the reasons of a rule that holds for another reason.
+        found: list[tuple[str, str]] = []
+        if all(_holds(c, catalog, answers, platform, public_body, found) for c in node.children):
+            used.extend(found)
+            return True
+        return False
     if node.kind == "any":
-        return any(_holds(c, catalog, answers, platform, public_body, used) for c in node.children)
+        held = False
+        for child in node.children:  # every branch that holds is a reason worth showing
+            found = []
+            if _holds(child, catalog, answers, platform, public_body, found):
+                used.extend(found)
+                held = True
+        return held
     if node.kind == "not":
         return not _holds(node.children[0], catalog, answers, platform, public_body, [])
     if node.kind == "public_body":

@@ -92,3 +92,20 @@ def test_duplicate_rule_keys_and_wrong_catalogue_are_refused():
         rules(rule(), rule())
     with pytest.raises(RiskRuleError, match="written for"):
         parse_rules({"catalogue": {"id": "social-media", "version": 1}, "rules": []}, CATALOG, "inline.yaml")
+
+
+def test_a_branch_that_fails_half_way_leaves_no_stray_reason():
+    r = rules(rule(when={"any": [
+        {"all": [{"question": "data_subjects", "includes": "staff"}, {"question": "two_factor", "equals": "yes"}]},
+        {"question": "two_factor", "equals": "no"}]}))
+    found = derive_risks(CATALOG, r, {("data_subjects", ""): ["staff"], ("two_factor", ""): "no"}, [],
+                         public_body=True)
+    assert found[0].triggered_by == (("two_factor", ""),)
+
+
+def test_every_branch_that_holds_is_named():
+    r = rules(rule(when={"any": [{"question": "two_factor", "equals": "no"},
+                                 {"question": "data_subjects", "includes": "children"}]}))
+    found = derive_risks(CATALOG, r, {("data_subjects", ""): ["children"], ("two_factor", ""): "no"}, [],
+                         public_body=True)
+    assert set(found[0].triggered_by) == {("two_factor", ""), ("data_subjects", "")}
