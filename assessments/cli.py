@@ -18,6 +18,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
+    from . import integrity
+
+    integrity.register(app)
 
 
 @click.command("init")

@@ -34,6 +34,7 @@ class Status(str, enum.Enum):
     IN_REVIEW = "in_review"
     CHANGES_REQUESTED = "changes_requested"
     APPROVED = "approved"
+    SUPERSEDED = "superseded"  # an approved revision replaced by a later approved one
 
 
 class Organisation(db.Model):
@@ -155,8 +156,80 @@ class ReviewComment(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+
+
+class Verdict(str, enum.Enum):
+    """The CNIL reviewer's verdict on a section (domain.md §4)."""
+
+    ACCEPTABLE = "acceptable"
+    IMPROVABLE = "improvable"
+    TO_CORRECT = "to_correct"
+
+
+class SectionVerdict(db.Model):
+    __tablename__ = "section_verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    section_key: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[Verdict] = mapped_column(
+        db.Enum(Verdict, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class DpoAdvice(db.Model):
+    """Art. 35(2): the DPO's advice and whether it is followed; if not, why (ICO step 7)."""
+
+    __tablename__ = "dpo_advice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), unique=True)
+    advice: Mapped[str] = mapped_column(Text)
+    followed: Mapped[str] = mapped_column(String(10))  # yes | partly | no
+    overruled_reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    on_behalf_of_dpo: Mapped[bool] = mapped_column(default=False)  # legal recording it for the DPO
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recorded_by: Mapped[User] = relationship()
+
+
+class DataSubjectViews(db.Model):
+    """Art. 35(9): the views of data subjects, or why they were not sought."""
+
+    __tablename__ = "data_subject_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), unique=True)
+    sought: Mapped[bool]
+    whose: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    reason_not_sought: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recorded_by: Mapped[User] = relationship()
+
+
+class Submission(db.Model):
+    """The answers as they stood at each submission for review, so a reviewer sees what changed since."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("assessment_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    answers: Mapped[list] = mapped_column(JSON)  # [[question, platform, value], …]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
 class ArchivedDocument(db.Model):
@@ -168,6 +241,7 @@ class ArchivedDocument(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     size: Mapped[int]
     path: Mapped[str] = mapped_column(String(300))
     answers_sha256: Mapped[str] = mapped_column(String(64))

@@ -139,6 +139,7 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
     # The file is durable (fsynced, renamed) before any row refers to it.
     document = ArchivedDocument(organisation_id=assessment.organisation_id, assessment_id=assessment.id,
                                 sha256=stored.sha256, size=stored.size, path=stored.relative_path,
+                                revision=assessment.revision,
                                 answers_sha256=answers_sha)
     db.session.add(document)
     db.session.flush()
