@@ -65,13 +65,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, assessments, auth, exports, general, risks, verification
+    from .views import admin, assessments, auth, exports, general, review, risks, verification
 
     app.register_blueprint(general.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assessments.bp)
     app.register_blueprint(risks.bp)
+    app.register_blueprint(review.bp)
     app.register_blueprint(verification.bp)
     app.register_blueprint(exports.bp)
 

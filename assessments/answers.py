@@ -150,7 +150,12 @@ def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, 
     """Store the answers of one step. Returns how many answers changed."""
     if not can_edit(actor, assessment):
         raise WorkflowError(_l("This assessment cannot be edited now."), status_code=403)
-    if assessment.version != expected_version:
+    # Lock the assessment row and read its version as committed now, before writing anything: checking
+    # the copy loaded at the start of the request let two first saves of a step both pass the check and
+    # collide on the answers' unique constraint (found by tests/test_concurrency.py on PostgreSQL).
+    current = db.session.execute(select(Assessment.version).where(Assessment.id == assessment.id)
+                                 .with_for_update()).scalar_one()
+    if current != expected_version or assessment.version != expected_version:
         raise StaleEdit()
     existing = {(a.question_key, a.platform): a for a in db.session.scalars(
         select(Answer).where(Answer.assessment_id == assessment.id,

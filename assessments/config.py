@@ -18,6 +18,7 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_ARCHIVE_DIR": "ARCHIVE_DIR",
     "KONSEKVENS_SEAL_DIR": "SEAL_DIR",
     "KONSEKVENS_DEMO_PASSWORD": "DEMO_PASSWORD",
+    "KONSEKVENS_TSA_URL": "TSA_URL",
 }
 
 
@@ -29,6 +30,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         ARCHIVE_DIR=str(instance / "archive"),
         SEAL_DIR=str(instance / "seals"),
         DEMO_PASSWORD=None,
+        TSA_URL=None,  # an RFC 3161 time-stamping authority: when set, every seal gets a timestamp (PAdES B-T)
         BABEL_DEFAULT_LOCALE="sv",
         LANGUAGES=("sv", "en"),
         SESSION_COOKIE_HTTPONLY=True,
@@ -44,6 +46,10 @@ def configure(app: Flask, test_config: dict | None) -> None:
     else:
         app.config.from_mapping(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # SQLite serialises writers; signing holds the write lock for a few seconds, so a second writer
+        # waits rather than failing after pysqlite's default 5 s.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 

@@ -16,6 +16,7 @@ STATUS_LABELS = {
     Status.IN_REVIEW: _l("In review"),
     Status.CHANGES_REQUESTED: _l("Changes requested"),
     Status.APPROVED: _l("Approved"),
+    Status.SUPERSEDED: _l("Superseded"),
 }
 
 

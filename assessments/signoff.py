@@ -25,7 +25,8 @@ from .report.document import (SignatureInfo, answers_document, canonical_json, l
                               sha256_hex)
 from .report.pdf import render_pdf
 from .report.seal import Seal, SealError, load_seal
-from .report.signing import SigningError, sign_pdf
+from .report.signing import SigningError, TimestampError, sign_pdf
+from .report.timestamps import timestamper_from_config
 from .roles import role_label
 from .workflow import WorkflowError
 
@@ -91,10 +92,15 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                   registration_number: str | None = None) -> SignedResult:
     """The sealing core, after authentication: the web view re-authenticates first; the ``demo`` CLI
     command, run by the operator on the server, calls this directly."""
+    from .review import approval_blockers
+
     if not workflow.can_approve(actor, assessment):
         if assessment.status is Status.APPROVED:
             raise WorkflowError(_l("This assessment has already been approved and signed."))
         raise WorkflowError(_l("Only a legal reviewer other than the author may approve."), status_code=403)
+    blockers = approval_blockers(assessment)
+    if blockers:
+        raise WorkflowError(_l("Approval is not possible yet: %(missing)s", missing=" ".join(blockers)))
     _claim(assessment, expected_version)
 
     try:
@@ -123,7 +129,15 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
             stamp_lines=[meaning, f"{actor.name}, {role}", assessment.organisation.name,
                          stamp_time.strftime("%Y-%m-%d %H:%M %Z")],
             reason=reason, name=actor.name, location=assessment.organisation.name,
+            # With TSA_URL set, an RFC 3161 signature timestamp makes the seal PAdES B-T.
+            timestamper=timestamper_from_config(current_app.config),
         )
+    except TimestampError as exc:
+        current_app.logger.error("no signature timestamp for assessment %s: %s", assessment.id, exc)
+        raise WorkflowError(_l("The time-stamping service could not be reached or gave an invalid answer, so "
+                               "the document could not be signed. Nothing was archived; the assessment is "
+                               "still in review. Try again later, or ask your administrator to check the "
+                               "time-stamping service."), status_code=503) from exc
     except SigningError as exc:
         current_app.logger.exception("signing failed for assessment %s", assessment.id)
         raise WorkflowError(_l("The document could not be signed. Nothing was archived; the assessment is "
@@ -149,6 +163,10 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                           document_id=document.id)
     db.session.add(signature)
     workflow.mark_approved(assessment, actor)
+    from .risk.service import conclusion
+
+    # The review date is fixed at approval (Art. 35(11)); the dashboard shows it and flags it when due.
+    assessment.review_due = conclusion(assessment, answers=answers).review_due
     audit.record(assessment.organisation_id, "signed", actor=actor, assessment_id=assessment.id,
                  document_sha256=stored.sha256, answers_sha256=answers_sha, revision=assessment.revision,
                  registration_number=registration_number or None)

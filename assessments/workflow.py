@@ -91,6 +91,9 @@ def submit_for_review(assessment: Assessment, actor: User) -> None:
     if not can_submit(actor, assessment):
         raise WorkflowError(_l("You may not submit this assessment."), status_code=403)
     assessment.submitted_at = utcnow()
+    from .review import snapshot_submission
+
+    snapshot_submission(assessment, actor)
     _move(SUBMIT, assessment, actor)
 
 
@@ -112,3 +115,17 @@ def mark_approved(assessment: Assessment, actor: User) -> None:
         raise WorkflowError(_l("Only a legal reviewer other than the author may approve."), status_code=403)
     assessment.approved_at = utcnow()
     _move(APPROVE, assessment, actor)
+    supersede_previous(assessment, actor)
+
+
+def supersede_previous(assessment: Assessment, actor: User) -> None:
+    """Approving a revision marks the approved revision it replaces as superseded."""
+    from .extensions import db
+
+    previous = db.session.get(Assessment, assessment.previous_revision_id) if assessment.previous_revision_id \
+        else None
+    if previous is not None and previous.status is Status.APPROVED:
+        previous.status = Status.SUPERSEDED
+        previous.updated_at = utcnow()
+        audit.record(previous.organisation_id, "superseded", actor=actor, assessment_id=previous.id,
+                     **{"from": Status.APPROVED.value, "to": Status.SUPERSEDED.value, "by": assessment.id})

@@ -37,7 +37,15 @@ def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
     auth.login(f"kommunikator@{KOMMUN}")
     assessment_id = create(client)
     answer_all(client, assessment_id, latest_demo(), ["facebook", "instagram"])
+    assert client.post(f"/assessments/{assessment_id}/consultation/data-subjects", data={
+        "sought": "no", "reason_not_sought": "Följarna är anonyma; vi frågar i medborgarenkäten."}).status_code == 302
     assert client.post(f"/assessments/{assessment_id}/submit").status_code == 302
+    auth.logout()
+
+    auth.login(f"dso@{KOMMUN}")
+    assert client.post(f"/assessments/{assessment_id}/consultation/dpo", data={
+        "advice": "Stäng av riktad annonsering.", "followed": "partly",
+        "overruled_reason": "Annonsering behövs vid rekrytering."}).status_code == 302
     auth.logout()
 
     auth.login(f"jurist@{KOMMUN}")

@@ -119,7 +119,31 @@ def create_demo_assessment(name: str) -> Assessment:
                      due_date=measure.get("due"), status=measure.get("status", "planned"),
                      description=measure.get("description", ""),
                      risk_ids=[by_rule[k] for k in measure.get("risks", []) if k in by_rule])
+    record_consultation(assessment, spec)
     return assessment
+
+
+FOLLOWED = {"followed": "yes", "partly": "partly", "not_followed": "no"}
+
+
+def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
+    """The formal record of the DPO's advice and the data subjects' views, from the demo's answers to the
+    consultation questions (catalogue v2), as the DPO and the author would record them."""
+    from ..review import record_data_subject_views, record_dpo_advice
+
+    answers = spec["answers"]
+    if "dpo_advice" in answers:
+        dpo = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                    User.role == Role.DPO)).first()
+        record_dpo_advice(assessment, dpo, advice=answers["dpo_advice"],
+                          followed=FOLLOWED[answers.get("dpo_advice_followed", "followed")],
+                          overruled_reason=answers.get("dpo_advice_not_followed_reason", ""), on_behalf=False)
+    if "data_subject_views_sought" in answers:
+        sought = answers["data_subject_views_sought"] == "yes"
+        record_data_subject_views(assessment, assessment.author, sought=sought,
+                                  whose=spec.get("data_subject_views_whose", ""),
+                                  summary=answers.get("data_subject_views", ""),
+                                  reason_not_sought=answers.get("data_subject_views_not_sought_reason", ""))
 
 
 def assessment_risks(assessment: Assessment):

@@ -82,8 +82,26 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
     from ..risk import service as risk_service
     from ..risk.presenter import present
 
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from .. import review
+    from ..extensions import db
+    from ..models import AuditEvent
+
     risks = risk_service.risks_of(assessment)
     views = present(assessment, risks)
+    trail = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id)
+                               .order_by(AuditEvent.seq)).all()
+    threads = [t for group in review.threads(assessment).values() for t in group]
+
+    def question_text(key: str) -> str:
+        try:
+            return catalog.question(key).text.get(lang)
+        except KeyError:
+            return key
+
     with force_locale(lang):
         return render_template(
             "report/report.html",
@@ -99,6 +117,13 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
             number_of={v.risk.id: v.number for v in views},
             conclusion=risk_service.conclusion(assessment, risks, answers),
             measure_status_labels=MEASURE_STATUS_LABELS,
+            advice=review.dpo_advice_of(assessment),
+            views_record=review.data_subject_views_of(assessment),
+            verdicts=review.latest_verdicts(assessment),
+            comment_threads=sorted(threads, key=lambda t: t.comment.created_at),
+            question_text=question_text,
+            trail=trail,
+            trail_counts=sorted(Counter(e.action for e in trail).items()),
             signature=signature,
             signed_at_local=local_time(signature.signed_at) if signature else None,
             answers_sha256=answers_sha256,

@@ -6,6 +6,10 @@
   new revision, so the original revision (and its XMP ``pdfaid:part=3``) stays
   byte-identical, as ISO 19005-3 §6.1.3 / ISO 32000 incremental updates require for
   signed PDF/A.
+* With a ``timestamper`` (``timestamps.CheckedTimeStamper`` for the configured TSA) the
+  signature carries an RFC 3161 signature timestamp, making it PAdES B-T; a failing
+  authority raises :class:`TimestampError`, so the caller can say so instead of
+  "sealing failed".
 * The visible stamp is drawn with an embedded, subset DejaVu Sans (pyHanko's OpenType
   glyph accumulator).  pyHanko's default stamp uses a non-embedded Courier, which
   violates PDF/A's "all fonts embedded" rule (ISO 19005-3 §6.2.11.4) — pitfalls.md.
@@ -27,13 +31,14 @@ from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 
 if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which signing alone does not need
     from .pdf import SignatureBox
     from .seal import Seal
 
-__all__ = ["STAMP_FONT_PATH", "SigningError", "sign_pdf"]
+__all__ = ["STAMP_FONT_PATH", "SigningError", "TimestampError", "sign_pdf"]
 
 STAMP_FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 STAMP_FONT_SIZE = 9
@@ -42,6 +47,22 @@ STAMP_LEADING = 11
 
 class SigningError(Exception):
     """Sealing the PDF failed; the message is an English sentence."""
+
+
+class TimestampError(SigningError):
+    """The time-stamping authority could not be reached or gave no usable timestamp."""
+
+
+def _timestamp_failure(exc: BaseException) -> TimestampRequestError | None:
+    """The timestamp client's error behind ``exc``, if the TSA is why signing failed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimestampRequestError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @lru_cache(maxsize=4)
@@ -186,5 +207,8 @@ def sign_pdf(
             appearance_text_params={"lines": stamp_text},
         )
     except Exception as exc:
+        failure = _timestamp_failure(exc)
+        if failure is not None:
+            raise TimestampError(f"No signature timestamp could be obtained: {failure}") from exc
         raise SigningError(f"The document could not be sealed: {exc}") from exc
     return output.getvalue()

@@ -13,15 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import answers as answer_service
-from .. import audit, workflow
+from .. import audit, review, workflow
 from ..answers import (StaleEdit, applies, catalog_of, load_answers, progress, screening, slots,
                        visible_slots)
 from ..catalog import PLATFORMS, latest_catalog
 from ..extensions import db
-from ..forms import (ApproveForm, CommentForm, NewAssessmentForm, RequestChangesForm, field_value,
+from ..forms import (ApproveForm, NewAssessmentForm, RequestChangesForm, field_value,
                      form_data_from_answers, platform_choices, step_form_class)
 from ..archive import ArchiveError
-from ..models import ArchivedDocument, Assessment, ReviewComment, Signature, Status
+from ..models import ArchivedDocument, Assessment, Role, Signature, Status
 from ..platform_facts import effective_facts
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import approve_and_sign, archive
@@ -62,7 +62,7 @@ def dashboard():
     assessments = db.session.scalars(
         select(Assessment).where(Assessment.organisation_id == current_user.organisation_id)
         .order_by(Assessment.updated_at.desc())).all()
-    return render_template("assessments/dashboard.html", assessments=assessments,
+    return render_template("assessments/dashboard.html", assessments=assessments, today=date.today(),
                            can_create=workflow.can_create(current_user))
 
 
@@ -105,19 +105,20 @@ def overview(assessment_id: int):
     document = db.session.scalars(
         select(ArchivedDocument).join(Signature, Signature.document_id == ArchivedDocument.id)
         .where(Signature.assessment_id == assessment.id, Signature.revision == assessment.revision)).first()
-    comments = db.session.scalars(select(ReviewComment).where(ReviewComment.assessment_id == assessment.id)
-                                  .order_by(ReviewComment.created_at)).all()
     outcome = screening(assessment, answers)
     return render_template(
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
-        progress=progress(assessment, answers), document=document, comments=comments, screening=outcome,
+        progress=progress(assessment, answers), document=document, screening=outcome,
+        threads=review.threads(assessment), verdicts=review.latest_verdicts(assessment),
+        can_comment=review.can_comment(current_user, assessment), blockers=review.approval_blockers(assessment),
+        changes_since=review.changes_since_previous_submission(assessment),
         sections=[(s, visible_slots(assessment, s, answers, outcome.level)) for s in catalog.sections],
         can_edit=workflow.can_edit(current_user, assessment),
         can_review=workflow.can_review(current_user, assessment),
         can_revise=(assessment.status is Status.APPROVED and workflow.can_create(current_user)
                     and not newer_revision_exists(assessment)),
         latest=latest_catalog(assessment.catalog_id),
-        comment_form=CommentForm(), changes_form=RequestChangesForm(version=assessment.version),
+        changes_form=RequestChangesForm(version=assessment.version),
     )
 
 
@@ -168,7 +169,9 @@ def step(assessment_id: int, section_key: str):
     try:
         answer_service.save_step(assessment, section, submitted, current_user, expected_version(form.version.data))
         db.session.commit()
-    except (StaleEdit, StaleDataError):
+    except (StaleEdit, StaleDataError, IntegrityError):
+        # IntegrityError: on SQLite (no row locks) a concurrent first save can still reach the answers'
+        # unique constraint; it is the same stale edit, and nothing was written.
         db.session.rollback()
         flash(str(StaleEdit().message), "error")
         return render(form, shown, answers, 409)
@@ -230,6 +233,7 @@ def step_context(assessment, catalog, section, form, shown, answers, next_sectio
     return dict(assessment=assessment, catalog=catalog, section=section, form=form, slots=shown,
                 progress=progress(assessment, answers), next_section=next_section, lang=lang,
                 warnings=warnings, suggested=suggested, today=date.today(),
+                threads=review.threads(assessment), can_comment=review.can_comment(current_user, assessment),
                 screening=screening(assessment, answers) if section.key == "screening" else None)
 
 
@@ -252,44 +256,15 @@ def submit(assessment_id: int):
     return redirect(target)
 
 
-@bp.post("/assessments/<int:assessment_id>/comments")
-@login_required
-def comment(assessment_id: int):
-    assessment = scoped_assessment(assessment_id)
-    if not workflow.can_review(current_user, assessment):
-        abort(403)
-    form = CommentForm()
-    catalog = catalog_of(assessment)
-    question = form.question.data or None
-    if question:
-        key, _sep, platform = question.partition("__")
-        try:
-            catalog.question(key)
-        except KeyError:
-            abort(400)
-    else:
-        key, platform = None, ""
-    if form.validate_on_submit():
-        db.session.add(ReviewComment(assessment_id=assessment.id, question_key=key, platform=platform,
-                                     author_id=current_user.id, body=form.body.data.strip()))
-        audit.record(assessment.organisation_id, "comment_added", actor=current_user,
-                     assessment_id=assessment.id, question=key, platform=platform, body=form.body.data.strip())
-        db.session.commit()
-        flash(_("Comment saved."), "success")
-    else:
-        flash(_("Write a comment before saving it."), "error")
-    return redirect(url_for(".overview", assessment_id=assessment.id) + (f"#q-{question}" if question else ""))
-
-
 @bp.post("/assessments/<int:assessment_id>/request-changes")
 @login_required
 def request_changes(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
     target = url_for(".overview", assessment_id=assessment.id)
+    if current_user.role is not Role.LEGAL or assessment.author_id == current_user.id:
+        abort(403)  # the role decides before anything about the page's state is looked at
     form = RequestChangesForm()
     if not form.validate_on_submit():
-        if not workflow.can_request_changes(current_user, assessment):
-            abort(403)
         flash(_("Say what needs to change."), "error")
         return redirect(target)
     try:
@@ -314,6 +289,7 @@ def approve(assessment_id: int):
     if not workflow.can_approve(current_user, assessment):
         abort(403)
     form = ApproveForm()
+    blockers = review.approval_blockers(assessment)
     if request.method == "GET":
         form.version.data = assessment.version
     elif form.validate_on_submit():
@@ -326,7 +302,8 @@ def approve(assessment_id: int):
             db.session.rollback()
             if exc.status_code == 400:  # wrong password: stay on the form
                 form.password.errors.append(str(exc.message))
-                return render_template("assessments/approve.html", assessment=assessment, form=form), 400
+                return render_template("assessments/approve.html", assessment=assessment, form=form,
+                                       blockers=blockers), 400
             return refuse(exc, target)
         except (IntegrityError, StaleDataError):
             # Another request signed this revision in the same instant; the unique constraint kept it to one.
@@ -335,7 +312,7 @@ def approve(assessment_id: int):
             return redirect(target)
         flash(_("Approved and signed. The signed PDF is archived."), "success")
         return redirect(target)
-    return render_template("assessments/approve.html", assessment=assessment, form=form), \
+    return render_template("assessments/approve.html", assessment=assessment, form=form, blockers=blockers), \
         400 if form.errors else 200
 
 

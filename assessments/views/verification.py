@@ -1,4 +1,169 @@
-"""Verification of documents and trails (filled in by the verification work)."""
-from flask import Blueprint
+"""The verification page: upload a PDF, see whether its seal holds and whether it is one of the documents
+archived by the user's own organisation.
+
+Nothing of the upload is stored: the bytes are checked in memory and only the hash and the outcome go to
+the audit trail. A document archived by another organisation is reported exactly like an unknown one,
+so the page never tells anyone what another organisation has signed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db
+from ..models import ArchivedDocument, Assessment, Role, Signature
+from ..report import verification as checks
+from ..report.document import local_time, sha256_hex
+from ..roles import role_label
 
 bp = Blueprint("verification", __name__)
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+# verify_pdf reports its problems in English; these are the same sentences, for translation. (A file that
+# is not a PDF at all is an error on the form instead.)
+PROBLEMS = {
+    checks.PROBLEM_NO_SIGNATURE: _l("The document has no signature."),
+    checks.PROBLEM_MODIFIED: _l("The document has been modified after it was signed: the signed content does "
+                                "not match the signature."),
+    checks.PROBLEM_BAD_SIGNATURE: _l("The signature value is not cryptographically valid."),
+    checks.PROBLEM_UNTRUSTED: _l("The signer is unknown: the signing certificate does not chain to a trusted "
+                                 "seal."),
+    checks.PROBLEM_NOT_WHOLE_FILE: _l("The signature does not cover the whole file: content was added after "
+                                      "signing."),
+}
+
+
+def _pattern(template: str, name: str) -> re.Pattern:
+    return re.compile(re.escape(template).replace(re.escape("{" + name + "}"), "(?P<value>.*)") + r"\Z", re.S)
+
+
+_VALIDATION_FAILED = _pattern(checks.PROBLEM_VALIDATION_FAILED, "detail")
+_EARLIER_SIGNATURE = _pattern(checks.PROBLEM_EARLIER_SIGNATURE, "field")
+
+
+def translated_problem(problem: str) -> str:
+    if problem in PROBLEMS:
+        return str(PROBLEMS[problem])
+    if match := _VALIDATION_FAILED.match(problem):
+        return _("The signature could not be validated: %(detail)s", detail=match.group("value"))
+    if match := _EARLIER_SIGNATURE.match(problem):
+        return _("An earlier signature (%(field)s) is not valid.", field=match.group("value"))
+    return problem
+
+
+class VerifyForm(FlaskForm):
+    document = FileField(_l("Signed PDF document"),
+                         validators=[FileRequired(_l("Choose the PDF file you want to check."))])
+
+
+def max_upload_bytes() -> int:
+    return current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BYTES
+
+
+def too_large_message() -> str:
+    return _("The file is too large. It can be at most %(size)s MB.", size=max_upload_bytes() // (1024 * 1024))
+
+
+@dataclass(frozen=True)
+class ArchiveMatch:
+    document: ArchivedDocument
+    assessment: Assessment
+    signature: Signature | None
+
+
+@dataclass(frozen=True)
+class Result:
+    report: checks.SignatureReport
+    sha256: str
+    problems: list[str]
+    signing_time: str | None
+    match: ArchiveMatch | None
+
+
+def formatted(moment) -> str | None:
+    if moment is None:
+        return None
+    return local_time(audit.as_utc(moment)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def own_archived_document(digest: str) -> ArchiveMatch | None:
+    """The archived document with these exact bytes, only if it belongs to the user's organisation."""
+    document = db.session.scalars(
+        select(ArchivedDocument).where(ArchivedDocument.sha256 == digest,
+                                       ArchivedDocument.organisation_id == current_user.organisation_id)
+    ).first()
+    if document is None:
+        return None
+    assessment = db.session.scalars(
+        select(Assessment).where(Assessment.id == document.assessment_id,
+                                 Assessment.organisation_id == current_user.organisation_id)).first()
+    if assessment is None:  # a row pointing across organisations is treated as no match
+        return None
+    signature = db.session.scalars(select(Signature).where(Signature.document_id == document.id)).first()
+    return ArchiveMatch(document, assessment, signature)
+
+
+def signer_role_label(value: str) -> str:
+    try:
+        return role_label(Role(value))
+    except ValueError:
+        return value
+
+
+def render(form: VerifyForm, result: Result | None = None, status: int = 200):
+    return render_template("verification/verify.html", form=form, result=result,
+                           max_mb=max_upload_bytes() // (1024 * 1024), signer_role_label=signer_role_label,
+                           formatted=formatted), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@login_required
+def verify():
+    from ..signoff import trusted_seal_certificates
+
+    form = VerifyForm()
+    if not form.is_submitted():
+        return render(form)
+    if not form.validate():
+        return render(form, status=400)
+
+    limit = max_upload_bytes()
+    data = form.document.data.read(limit + 1)
+    if len(data) > limit:
+        form.document.errors.append(too_large_message())
+        return render(form, status=413)
+
+    digest = sha256_hex(data)
+    report = checks.verify_pdf(data, trusted_seal_certificates())
+    is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
+    match = own_archived_document(digest) if is_pdf else None
+    outcome = "valid" if report.valid else ("invalid" if is_pdf else "not_pdf")
+    audit.record(current_user.organisation_id, "document_verified", actor=current_user,
+                 assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,
+                 matched=match is not None, archived_document_id=match.document.id if match else None,
+                 problems=list(report.problems))
+    db.session.commit()
+    if not is_pdf:
+        form.document.errors.append(_("The file is not a PDF document. Choose the signed PDF you downloaded "
+                                      "from Konsekvens."))
+        return render(form, status=400)
+    result = Result(report=report, sha256=digest, problems=[translated_problem(p) for p in report.problems],
+                    signing_time=formatted(report.signing_time), match=match)
+    return render(VerifyForm(formdata=None), result)
+
+
+@bp.errorhandler(413)
+def too_large(exc):
+    """The upload exceeded MAX_CONTENT_LENGTH before the view could read it: show it on the form."""
+    form = VerifyForm(formdata=None)  # the request body must not be parsed again
+    form.document.errors = [too_large_message()]
+    return render(form, status=413)

@@ -1,0 +1,235 @@
+"""Review: comments, verdicts per section, the DPO's advice, data subjects' views, what changed.
+
+Art. 35(2): the controller seeks the DPO's advice; Art. 35(9): the views of data subjects where
+appropriate. Both must be on record before approval (see ``approval_blockers``). Services flush and
+audit, never commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from . import audit
+from .answers import AnswerKey, catalog_of, load_answers
+from .extensions import db
+from .models import (Assessment, DataSubjectViews, DpoAdvice, ReviewComment, Role, SectionVerdict, Status,
+                     Submission, User, Verdict, utcnow)
+from .workflow import AUTHOR_ROLES, WorkflowError
+
+FOLLOWED = ("yes", "partly", "no")
+COMMENT_MAX = 5000
+TEXT_MAX = 20000
+
+
+def _same_org(user: User, assessment: Assessment) -> None:
+    if user.organisation_id != assessment.organisation_id:
+        raise WorkflowError(_l("Not allowed."), status_code=404)
+
+
+def can_comment(user: User, assessment: Assessment) -> bool:
+    """Legal comments while reviewing; the author's side answers while the assessment is with them."""
+    if user.organisation_id != assessment.organisation_id or assessment.status in (Status.APPROVED,
+                                                                                   Status.SUPERSEDED):
+        return False
+    return user.role in (Role.LEGAL, Role.DPO) or user.role in AUTHOR_ROLES
+
+
+def add_comment(assessment: Assessment, actor: User, body: str, *, question: str | None = None,
+                platform: str = "", parent: ReviewComment | None = None) -> ReviewComment:
+    _same_org(actor, assessment)
+    if not can_comment(actor, assessment):
+        raise WorkflowError(_l("You cannot comment on this assessment now."), status_code=403)
+    body = (body or "").strip()
+    if not body or len(body) > COMMENT_MAX:
+        raise WorkflowError(_l("Write a comment (at most 5,000 characters)."), status_code=400)
+    if parent is not None:
+        if parent.assessment_id != assessment.id:
+            raise WorkflowError(_l("Not allowed."), status_code=404)
+        question, platform = parent.question_key, parent.platform
+        parent = parent if parent.parent_id is None else db.session.get(ReviewComment, parent.parent_id)
+    comment = ReviewComment(assessment_id=assessment.id, question_key=question, platform=platform or "",
+                            parent_id=parent.id if parent else None, author_id=actor.id, body=body)
+    db.session.add(comment)
+    db.session.flush()
+    audit.record(assessment.organisation_id, "comment_added", actor=actor, assessment_id=assessment.id,
+                 comment=comment.id, reply_to=comment.parent_id, question=question, platform=platform, body=body)
+    return comment
+
+
+def resolve_comment(assessment: Assessment, actor: User, comment: ReviewComment, resolved: bool = True) -> None:
+    _same_org(actor, assessment)
+    if comment.assessment_id != assessment.id or comment.parent_id is not None:
+        raise WorkflowError(_l("Not allowed."), status_code=404)
+    if not can_comment(actor, assessment):
+        raise WorkflowError(_l("You cannot comment on this assessment now."), status_code=403)
+    comment.resolved_at, comment.resolved_by_id = (utcnow(), actor.id) if resolved else (None, None)
+    audit.record(assessment.organisation_id, "comment_resolved" if resolved else "comment_reopened", actor=actor,
+                 assessment_id=assessment.id, comment=comment.id)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class Thread:
+    comment: ReviewComment
+    replies: list[ReviewComment]
+
+
+def threads(assessment: Assessment) -> dict[tuple[str | None, str], list[Thread]]:
+    """Comment threads by (question key or None, platform), oldest first."""
+    comments = db.session.scalars(select(ReviewComment).where(ReviewComment.assessment_id == assessment.id)
+                                  .order_by(ReviewComment.created_at, ReviewComment.id)).all()
+    replies: dict[int, list[ReviewComment]] = {}
+    for c in comments:
+        if c.parent_id:
+            replies.setdefault(c.parent_id, []).append(c)
+    result: dict[tuple[str | None, str], list[Thread]] = {}
+    for c in comments:
+        if c.parent_id is None:
+            result.setdefault((c.question_key, c.platform), []).append(Thread(c, replies.get(c.id, [])))
+    return result
+
+
+def set_verdict(assessment: Assessment, actor: User, section_key: str, verdict: str, note: str) -> None:
+    _same_org(actor, assessment)
+    if not (actor.role is Role.LEGAL and assessment.status is Status.IN_REVIEW and assessment.author_id != actor.id):
+        raise WorkflowError(_l("Only a legal reviewer other than the author gives verdicts, during review."),
+                            status_code=403)
+    try:
+        catalog_of(assessment).section(section_key)
+        value = Verdict(verdict)
+    except (KeyError, ValueError):
+        raise WorkflowError(_l("Choose one of the alternatives."), status_code=400) from None
+    db.session.add(SectionVerdict(assessment_id=assessment.id, section_key=section_key, verdict=value,
+                                  note=(note or "").strip()[:COMMENT_MAX] or None, reviewer_id=actor.id))
+    audit.record(assessment.organisation_id, "verdict_given", actor=actor, assessment_id=assessment.id,
+                 section=section_key, verdict=value.value, note=(note or "").strip() or None)
+    db.session.flush()
+
+
+def latest_verdicts(assessment: Assessment) -> dict[str, SectionVerdict]:
+    rows = db.session.scalars(select(SectionVerdict).where(SectionVerdict.assessment_id == assessment.id)
+                              .order_by(SectionVerdict.created_at, SectionVerdict.id))
+    return {row.section_key: row for row in rows}
+
+
+def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, followed: str, overruled_reason: str,
+                      on_behalf: bool) -> DpoAdvice:
+    """The DPO records the advice, or legal records it on the DPO's behalf and says so."""
+    _same_org(actor, assessment)
+    if actor.role is Role.DPO:
+        on_behalf = False
+    elif actor.role is Role.LEGAL:
+        if not on_behalf:
+            raise WorkflowError(_l("Tick that you record the advice on the DPO's behalf."), status_code=400)
+    else:
+        raise WorkflowError(_l("Only the DPO, or legal on the DPO's behalf, records the DPO's advice."),
+                            status_code=403)
+    if assessment.status in (Status.APPROVED, Status.SUPERSEDED):
+        raise WorkflowError(_l("The assessment is approved and can no longer be changed."), status_code=409)
+    advice, reason = (advice or "").strip(), (overruled_reason or "").strip()
+    if not advice or len(advice) > TEXT_MAX:
+        raise WorkflowError(_l("Write the DPO's advice."), status_code=400)
+    if followed not in FOLLOWED:
+        raise WorkflowError(_l("Say whether the advice is followed."), status_code=400)
+    if followed != "yes" and not reason:
+        # ICO DPIA step 7: if the DPO's advice is overruled, record why.
+        raise WorkflowError(_l("Say why the advice is not (fully) followed."), status_code=400)
+    row = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == assessment.id)).first()
+    if row is None:
+        row = DpoAdvice(assessment_id=assessment.id)
+        db.session.add(row)
+    row.advice, row.followed, row.overruled_reason = advice, followed, reason or None
+    row.recorded_by_id, row.on_behalf_of_dpo, row.recorded_at = actor.id, on_behalf, utcnow()
+    audit.record(assessment.organisation_id, "dpo_advice_recorded", actor=actor, assessment_id=assessment.id,
+                 advice=advice, followed=followed, overruled_reason=reason or None, on_behalf_of_dpo=on_behalf)
+    db.session.flush()
+    return row
+
+
+def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bool | None, whose: str,
+                              summary: str, reason_not_sought: str) -> DataSubjectViews:
+    _same_org(actor, assessment)
+    if actor.role not in (Role.COMMUNICATOR, Role.LEGAL, Role.DPO):
+        raise WorkflowError(_l("Your role cannot record the data subjects' views."), status_code=403)
+    if assessment.status in (Status.APPROVED, Status.SUPERSEDED):
+        raise WorkflowError(_l("The assessment is approved and can no longer be changed."), status_code=409)
+    whose, summary, reason = (whose or "").strip(), (summary or "").strip(), (reason_not_sought or "").strip()
+    if sought is None:
+        raise WorkflowError(_l("Say whether the views of data subjects were sought."), status_code=400)
+    if sought and not (whose and summary):
+        raise WorkflowError(_l("Say whose views were sought and what they said."), status_code=400)
+    if not sought and not reason:
+        # Art. 35(9): "where appropriate" — when they are not sought, the reason is part of the record.
+        raise WorkflowError(_l("Say why the views of data subjects were not sought."), status_code=400)
+    row = db.session.scalars(select(DataSubjectViews).where(DataSubjectViews.assessment_id == assessment.id)).first()
+    if row is None:
+        row = DataSubjectViews(assessment_id=assessment.id, sought=sought, recorded_by_id=actor.id)
+        db.session.add(row)
+    row.sought, row.whose, row.summary = sought, whose[:TEXT_MAX] or None, summary[:TEXT_MAX] or None
+    row.reason_not_sought, row.recorded_by_id, row.recorded_at = reason[:TEXT_MAX] or None, actor.id, utcnow()
+    audit.record(assessment.organisation_id, "data_subject_views_recorded", actor=actor,
+                 assessment_id=assessment.id, sought=sought, whose=whose or None, summary=summary or None,
+                 reason_not_sought=reason or None)
+    db.session.flush()
+    return row
+
+
+def dpo_advice_of(assessment: Assessment) -> DpoAdvice | None:
+    return db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == assessment.id)).first()
+
+
+def data_subject_views_of(assessment: Assessment) -> DataSubjectViews | None:
+    return db.session.scalars(select(DataSubjectViews).where(DataSubjectViews.assessment_id == assessment.id)).first()
+
+
+def approval_blockers(assessment: Assessment) -> list[str]:
+    """What must be on record before approval (Art. 35(2) and 35(9))."""
+    blockers = []
+    if dpo_advice_of(assessment) is None:
+        blockers.append(str(_l("The DPO's advice is not recorded (Art. 35(2)).")))
+    if data_subject_views_of(assessment) is None:
+        blockers.append(str(_l("The data subjects' views, or why they were not sought, are not recorded "
+                               "(Art. 35(9)).")))
+    return blockers
+
+
+def snapshot_submission(assessment: Assessment, actor: User) -> Submission:
+    """Keep the answers as submitted, so the next review can show what changed since."""
+    number = (db.session.scalar(select(func.max(Submission.number)).where(
+        Submission.assessment_id == assessment.id)) or 0) + 1
+    answers = sorted([key, platform, value] for (key, platform), value in load_answers(assessment).items())
+    row = Submission(assessment_id=assessment.id, number=number, answers=answers, submitted_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Change:
+    question: str
+    platform: str
+    old: Any
+    new: Any
+
+
+def diff_answers(old: dict[AnswerKey, Any], new: dict[AnswerKey, Any]) -> list[Change]:
+    empty = (None, "", [])
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if (None if before in empty else before) != (None if after in empty else after):
+            changes.append(Change(key[0], key[1], before, after))
+    return changes
+
+
+def changes_since_previous_submission(assessment: Assessment) -> list[Change] | None:
+    """None when there is no earlier submission to compare with (a first review)."""
+    rows = db.session.scalars(select(Submission).where(Submission.assessment_id == assessment.id)
+                              .order_by(Submission.number.desc()).limit(2)).all()
+    if len(rows) < 2:
+        return None
+    as_dict = lambda row: {(k, p): v for k, p, v in row.answers}  # noqa: E731
+    return diff_answers(as_dict(rows[1]), as_dict(rows[0]))

@@ -1,0 +1,158 @@
+"""HTTP for review: comment threads, verdicts, the consultation record, changes, the audit trail."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import review
+from ..answers import catalog_of, load_answers
+from ..extensions import db
+from ..models import Assessment, AuditEvent, ReviewComment, Role, Status
+from ..workflow import WorkflowError
+from .assessments import refuse, scoped_assessment
+
+bp = Blueprint("review", __name__, url_prefix="/assessments/<int:assessment_id>")
+
+
+def back(assessment_id: int, anchor: str = "") -> str:
+    target = request.form.get("next") or ""
+    if not target.startswith(f"/assessments/{assessment_id}") or target.startswith("//"):
+        target = url_for("assessments.overview", assessment_id=assessment_id)
+    return target + (f"#{anchor}" if anchor else "")
+
+
+@bp.post("/comments")
+@login_required
+def comment(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    question = request.form.get("question") or None
+    parent = None
+    key, platform = None, ""
+    if request.form.get("parent"):
+        try:
+            parent = db.session.get(ReviewComment, int(request.form["parent"]))
+        except ValueError:
+            abort(400)
+        if parent is None or parent.assessment_id != assessment.id:
+            abort(404)
+    elif question:
+        key, _sep, platform = question.partition("__")
+        try:
+            catalog_of(assessment).question(key)
+        except KeyError:
+            abort(400)
+    anchor = f"q-{question}" if question else ""
+    try:
+        review.add_comment(assessment, current_user, request.form.get("body", ""), question=key,
+                           platform=platform, parent=parent)
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, back(assessment.id, anchor))
+    flash(_("Comment saved."), "success")
+    return redirect(back(assessment.id, anchor))
+
+
+@bp.post("/comments/<int:comment_id>/resolve")
+@login_required
+def resolve(assessment_id: int, comment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    comment = db.session.get(ReviewComment, comment_id)
+    if comment is None or comment.assessment_id != assessment.id:
+        abort(404)
+    resolved = request.form.get("resolved", "1") == "1"
+    try:
+        review.resolve_comment(assessment, current_user, comment, resolved)
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, back(assessment.id))
+    flash(_("Comment marked as resolved.") if resolved else _("Comment reopened."), "success")
+    return redirect(back(assessment.id))
+
+
+@bp.post("/verdicts")
+@login_required
+def verdict(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    section = request.form.get("section", "")
+    try:
+        review.set_verdict(assessment, current_user, section, request.form.get("verdict", ""),
+                           request.form.get("note", ""))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, back(assessment.id, f"s-{section}"))
+    flash(_("Verdict saved."), "success")
+    return redirect(back(assessment.id, f"s-{section}"))
+
+
+@bp.get("/consultation")
+@login_required
+def consultation(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    editable = assessment.status not in (Status.APPROVED, Status.SUPERSEDED)
+    return render_template("review/consultation.html", assessment=assessment,
+                           advice=review.dpo_advice_of(assessment), views=review.data_subject_views_of(assessment),
+                           can_advise=editable and current_user.role in (Role.DPO, Role.LEGAL),
+                           can_record_views=editable and current_user.role in (Role.COMMUNICATOR, Role.LEGAL, Role.DPO))
+
+
+@bp.post("/consultation/dpo")
+@login_required
+def dpo_advice(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    form = request.form
+    try:
+        review.record_dpo_advice(assessment, current_user, advice=form.get("advice", ""),
+                                 followed=form.get("followed", ""), overruled_reason=form.get("overruled_reason", ""),
+                                 on_behalf=form.get("on_behalf") == "1")
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
+    flash(_("The DPO's advice is recorded."), "success")
+    return redirect(url_for(".consultation", assessment_id=assessment.id))
+
+
+@bp.post("/consultation/data-subjects")
+@login_required
+def data_subjects(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    form = request.form
+    sought = {"yes": True, "no": False}.get(form.get("sought", ""))
+    try:
+        review.record_data_subject_views(assessment, current_user, sought=sought, whose=form.get("whose", ""),
+                                         summary=form.get("summary", ""),
+                                         reason_not_sought=form.get("reason_not_sought", ""))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
+    flash(_("The data subjects' views are recorded."), "success")
+    return redirect(url_for(".consultation", assessment_id=assessment.id))
+
+
+@bp.get("/changes")
+@login_required
+def changes(assessment_id: int):
+    """What changed since the previous submission, and since the previous revision."""
+    assessment = scoped_assessment(assessment_id)
+    previous = None
+    if assessment.previous_revision_id:
+        previous = db.session.scalars(select(Assessment).where(
+            Assessment.id == assessment.previous_revision_id,
+            Assessment.organisation_id == current_user.organisation_id)).first()
+    return render_template(
+        "review/changes.html", assessment=assessment,
+        questions={**({q.key: q for q in catalog_of(previous).questions()} if previous else {}),
+                   **{q.key: q for q in catalog_of(assessment).questions()}},
+        since_submission=review.changes_since_previous_submission(assessment), previous=previous,
+        since_revision=review.diff_answers(load_answers(previous), load_answers(assessment)) if previous else None)
+
+
+@bp.get("/trail")
+@login_required
+def trail(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id,
+                                                         AuditEvent.organisation_id == current_user.organisation_id)
+                                .order_by(AuditEvent.seq)).all()
+    return render_template("review/trail.html", assessment=assessment, events=events)

@@ -1,0 +1,110 @@
+"""The signed report a regulator reads (issue 6): every part present for each demo organisation in both
+languages, no answer missing, "Page X of Y" agreeing with the page count, and no blank page."""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from assessments import workflow
+from assessments.answers import catalog_of, load_answers, screening, visible_slots
+from assessments.demo import create_demo_assessment, demo_names
+from assessments.extensions import db
+from assessments.models import Role, User
+from assessments.signoff import archive, sign_approval
+from tests.conftest import require_tool
+
+PARTS = {
+    "sv": ["Innehåll", "Krävs en konsekvensbedömning?", "Risker", "Inneboende risk (före åtgärder)",
+           "Restrisk (efter åtgärder)", "Åtgärdsplan", "Dataskyddsombudets råd och de registrerades åsikter",
+           "Slutsats", "Förhandssamråd med IMY", "Granskning", "Godkännande", "Granskad och godkänd",
+           "Bilaga: sammanfattning av händelseloggen och kontrollsummor", "SHA-256 för answers.json"],
+    "en": ["Contents", "Is a DPIA required?", "Risks", "Inherent risk (before measures)",
+           "Residual risk (after measures)", "Action plan", "The DPO's advice and the data subjects' views",
+           "Conclusion", "Prior consultation with IMY", "Review", "Approval", "Reviewed and approved",
+           "Appendix: audit summary and hashes", "SHA-256 of answers.json"],
+}
+FOOTER = {"sv": "Sida {} av {}", "en": "Page {} of {}"}
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def sign_demo(name: str, lang: str) -> tuple[bytes, object]:
+    assessment = create_demo_assessment(name)
+    assessment.language = lang
+    reviewer = db.session.scalars(db.select(User).where(User.organisation_id == assessment.organisation_id,
+                                                        User.role == Role.LEGAL)).first()
+    workflow.submit_for_review(assessment, assessment.author)
+    db.session.flush()
+    result = sign_approval(assessment, reviewer, expected_version=assessment.version,
+                           registration_number="KS 2026/77")
+    db.session.commit()
+    return archive().read(result.document.path), assessment
+
+
+def rendered_answer(question, value, lang) -> list[str]:
+    """Fragments of the answer as the report prints it."""
+    if question.type in ("single_choice", "yes_no"):
+        return [question.option_label(value, lang)]
+    if question.type == "multiple_choice":
+        return [question.option_label(v, lang) for v in value]
+    return [flat(value)[:40]]
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("name", demo_names())
+def test_every_part_and_every_answer_is_in_the_signed_report(app, demo_orgs, name, lang):
+    with app.app_context():
+        pdf, assessment = sign_demo(name, lang)
+        reader = PdfReader(io.BytesIO(pdf))
+        pages = [flat(page.extract_text()) for page in reader.pages]
+        text = " ".join(pages)
+        for part in PARTS[lang]:
+            assert part in text, part
+        assert assessment.organisation.name in text and "KS 2026/77" in text
+        assert f"KB-{assessment.organisation_id}-{assessment.id}-r1" in text
+        answers = load_answers(assessment)
+        catalog = catalog_of(assessment)
+        level = screening(assessment, answers).level
+        compact = text.replace(" ", "")
+        for section in catalog.sections:
+            assert flat(section.title.get(lang)) in text, section.key
+            for slot in visible_slots(assessment, section, answers, level):
+                value = answers.get(slot.key)
+                if value in (None, "", []):
+                    continue
+                for fragment in rendered_answer(slot.question, value, lang):
+                    # pypdf may join or split words at line ends; compare without spaces.
+                    assert fragment.replace(" ", "") in compact, (slot.key, fragment)
+    total = len(reader.pages)
+    for number, page in enumerate(pages, start=1):
+        assert FOOTER[lang].format(number, total) in page, f"page {number}"
+    assert reader.metadata.title == assessment.title
+
+
+def test_no_page_is_blank_and_the_report_is_pdfa_with_answers_attached(app, demo_orgs, tmp_path):
+    from PIL import Image
+
+    pdftoppm = require_tool("pdftoppm")
+    with app.app_context():
+        pdf, _assessment = sign_demo(demo_names()[0], "sv")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    subprocess.run([pdftoppm, "-r", "20", "-png", str(path), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert len(images) == len(PdfReader(io.BytesIO(pdf)).pages)
+    for image_path in images:
+        image = Image.open(image_path).convert("L")
+        width, height = image.size
+        # The body (between running header and footer) must have ink on it.
+        body = image.crop((0, int(height * 0.08), width, int(height * 0.92)))
+        histogram = body.histogram()  # 256 grey levels
+        dark = sum(histogram[:200])
+        assert dark > 30, f"{image_path.name} looks blank"
+    meta = subprocess.run([require_tool("pdfinfo"), "-meta", str(path)], capture_output=True, text=True).stdout
+    assert re.search(r'pdfaid:part(="|>)3', meta)
