@@ -28,3 +28,6 @@ test: install
 
 clean-instance:
 	rm -rf instance/konsekvens.sqlite instance/archive instance/seals instance/secret_key
+
+bench: install
+	$(BIN)/python -m benchmarks.run
