@@ -108,3 +108,36 @@ def test_no_page_is_blank_and_the_report_is_pdfa_with_answers_attached(app, demo
         assert dark > 30, f"{image_path.name} looks blank"
     meta = subprocess.run([require_tool("pdfinfo"), "-meta", str(path)], capture_output=True, text=True).stdout
     assert re.search(r'pdfaid:part(="|>)3', meta)
+
+
+def test_long_answers_and_every_platform_break_cleanly(app, demo_orgs):
+    from assessments.catalog import PLATFORMS
+    from assessments.models import Answer
+    from assessments.report.document import report_html
+    from assessments.report.pdf import render_pdf
+
+    with app.app_context(), app.test_request_context():
+        assessment = create_demo_assessment(demo_names()[0])
+        assessment.platforms = list(PLATFORMS)
+        assessment.other_platform_name = "Mastodon"
+        words = [f"ord{n}" for n in range(2000)]
+        long_answer = " ".join(words)  # ~15,000 characters, longer than a page
+        row = db.session.scalars(db.select(Answer).where(Answer.assessment_id == assessment.id,
+                                                         Answer.question_key == "purposes")).one()
+        row.value = long_answer
+        db.session.flush()
+        html = report_html(assessment, load_answers(assessment), answers_sha256="0" * 64, signature=None)
+        pdf = render_pdf(html, answers_json=b"{}", title=assessment.title, lang="sv")
+        db.session.rollback()
+    reader = PdfReader(io.BytesIO(pdf.data))
+    pages = [flat(page.extract_text()) for page in reader.pages]
+    text = " ".join(pages)
+    # Nothing clipped: the first, a middle and the last word of the long answer are all in the document.
+    for word in (words[0], words[1000], words[-1]):
+        assert re.search(rf"\b{word}\b", text), word
+    for name in ("Facebook", "Instagram", "LinkedIn", "YouTube", "TikTok", "X", "Mastodon"):
+        assert f" {name} " in f" {text} "
+    # No orphaned heading: a platform heading is never the last thing on a page.
+    for page in pages:
+        body = page.rsplit("Sida", 1)[0].strip()
+        assert not re.search(r"(Facebook|Instagram|LinkedIn|YouTube|TikTok|Mastodon)$", body), body[-80:]
