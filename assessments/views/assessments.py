@@ -8,7 +8,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -56,14 +56,74 @@ def expected_version(raw: str | None) -> int:
         return -1  # a missing or forged version is treated as stale, never as current
 
 
+PER_PAGE = 20
+
+
+def residual_levels(assessment_ids: list[int]) -> dict[int, str]:
+    """Overall residual risk per assessment for a whole page in one query (no query per row)."""
+    from ..models import Risk
+    from ..risk.matrix import LEVEL_ORDER, level
+
+    levels: dict[int, str] = {i: "none" for i in assessment_ids}
+    if assessment_ids:
+        rows = db.session.execute(select(Risk.assessment_id, Risk.residual_likelihood, Risk.residual_severity)
+                                  .where(Risk.assessment_id.in_(assessment_ids), Risk.active.is_(True)))
+        for assessment_id, likelihood, severity in rows:
+            candidate = level(likelihood, severity)
+            if LEVEL_ORDER[candidate] > LEVEL_ORDER[levels[assessment_id]]:
+                levels[assessment_id] = candidate
+    return levels
+
+
+def my_actions(user) -> list[tuple[str, Assessment]]:
+    """What needs this user's action first: to review, to fix, review overdue."""
+    mine = select(Assessment).where(Assessment.organisation_id == user.organisation_id)
+    actions: list[tuple[str, Assessment]] = []
+    if user.role is Role.LEGAL:
+        for a in db.session.scalars(mine.where(Assessment.status == Status.IN_REVIEW,
+                                               Assessment.author_id != user.id).order_by(Assessment.submitted_at)):
+            actions.append(("review", a))
+    if user.role in workflow.AUTHOR_ROLES:
+        for a in db.session.scalars(mine.where(Assessment.status == Status.CHANGES_REQUESTED,
+                                               Assessment.author_id == user.id).order_by(Assessment.updated_at)):
+            actions.append(("fix", a))
+    if user.role in (Role.LEGAL, Role.DPO, Role.COMMUNICATOR):
+        for a in db.session.scalars(mine.where(Assessment.status == Status.APPROVED,
+                                               Assessment.review_due <= date.today()).order_by(Assessment.review_due)):
+            actions.append(("overdue", a))
+    return actions
+
+
 @bp.get("/")
 @login_required
 def dashboard():
-    assessments = db.session.scalars(
-        select(Assessment).where(Assessment.organisation_id == current_user.organisation_id)
-        .order_by(Assessment.updated_at.desc())).all()
-    return render_template("assessments/dashboard.html", assessments=assessments, today=date.today(),
-                           can_create=workflow.can_create(current_user))
+    from sqlalchemy.orm import selectinload
+
+    status = request.args.get("status", "")
+    platform = request.args.get("platform", "")
+    query = (request.args.get("q") or "").strip()[:100]
+    statement = (select(Assessment).where(Assessment.organisation_id == current_user.organisation_id)
+                 .options(selectinload(Assessment.author)))
+    if status in {s.value for s in Status}:
+        statement = statement.where(Assessment.status == Status(status))
+    else:
+        status = ""
+    if platform in PLATFORMS:
+        # Platform keys are a fixed vocabulary, so the quoted key matches exactly in the JSON text
+        # on SQLite and PostgreSQL alike.
+        statement = statement.where(cast(Assessment.platforms, String).like(f'%"{platform}"%'))
+    else:
+        platform = ""
+    if query:
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(Assessment.title.ilike(like, escape="\\"))
+    page = db.paginate(statement.order_by(Assessment.updated_at.desc(), Assessment.id.desc()),
+                       per_page=PER_PAGE, error_out=False, count=True)
+    items = page.items
+    return render_template("assessments/dashboard.html", assessments=items, page=page, today=date.today(),
+                           can_create=workflow.can_create(current_user), levels=residual_levels([a.id for a in items]),
+                           actions=my_actions(current_user), filters={"status": status, "platform": platform, "q": query},
+                           statuses=list(Status), platforms=list(PLATFORMS))
 
 
 @bp.route("/assessments/new", methods=["GET", "POST"])
