@@ -24,6 +24,19 @@ def create(client, title="Facebook och Instagram", platforms=("facebook", "insta
     return int(re.search(r"/assessments/(\d+)/steps/", response.headers["Location"]).group(1))
 
 
+@pytest.fixture
+def in_review(app, demo_orgs) -> tuple[int, int]:
+    """The municipality's demo assessment, answered and submitted: (id, version)."""
+    from assessments import workflow
+    from tests.factories import answered_assessment, user
+
+    with app.app_context():
+        assessment = answered_assessment()
+        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        return assessment.id, assessment.version
+
+
 def screening_data() -> dict:
     return step_data(latest_demo(), "screening", ["facebook", "instagram"])
 
@@ -161,15 +174,8 @@ def test_submit_refused_while_required_answers_missing(app, client, auth, demo_o
         assert db.session.get(Assessment, assessment_id).status is Status.DRAFT
 
 
-def test_wrong_password_signs_nothing(app, client, auth, demo_orgs):
-    from tests.factories import answered_assessment, user
-    from assessments import workflow
-
-    with app.app_context():
-        assessment = answered_assessment()
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        db.session.commit()
-        assessment_id, version = assessment.id, assessment.version
+def test_wrong_password_signs_nothing(app, client, auth, in_review):
+    assessment_id, version = in_review
     auth.login(f"jurist@{KOMMUN}")
     response = client.post(f"/assessments/{assessment_id}/approve", data={
         "version": version, "password": "fel-lösenord", "attest_context": "y", "attest_risks": "y",
@@ -181,15 +187,8 @@ def test_wrong_password_signs_nothing(app, client, auth, demo_orgs):
         assert db.session.scalars(select(Signature)).all() == []
 
 
-def test_communicator_cannot_approve(app, client, auth, demo_orgs):
-    from tests.factories import answered_assessment, user
-    from assessments import workflow
-
-    with app.app_context():
-        assessment = answered_assessment()
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        db.session.commit()
-        assessment_id, version = assessment.id, assessment.version
+def test_communicator_cannot_approve(app, client, auth, in_review):
+    assessment_id, version = in_review
     auth.login(f"kommunikator@{KOMMUN}")
     assert client.get(f"/assessments/{assessment_id}/approve").status_code == 403
     response = client.post(f"/assessments/{assessment_id}/approve", data={
@@ -200,16 +199,9 @@ def test_communicator_cannot_approve(app, client, auth, demo_orgs):
         assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
 
 
-def test_missing_seal_gives_a_clear_message_and_keeps_review(app, client, auth, demo_orgs, tmp_path):
-    from tests.factories import answered_assessment, user
-    from assessments import workflow
-
+def test_missing_seal_gives_a_clear_message_and_keeps_review(app, client, auth, in_review, tmp_path):
+    assessment_id, version = in_review
     app.config["SEAL_DIR"] = str(tmp_path / "no-seals-here")
-    with app.app_context():
-        assessment = answered_assessment()
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        db.session.commit()
-        assessment_id, version = assessment.id, assessment.version
     auth.login(f"jurist@{KOMMUN}")
     response = client.post(f"/assessments/{assessment_id}/approve", data={
         "version": version, "password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y",
@@ -220,15 +212,8 @@ def test_missing_seal_gives_a_clear_message_and_keeps_review(app, client, auth, 
         assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
 
 
-def test_double_submit_of_approval_gives_one_signature(app, client, auth, demo_orgs):
-    from tests.factories import answered_assessment, user
-    from assessments import workflow
-
-    with app.app_context():
-        assessment = answered_assessment()
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        db.session.commit()
-        assessment_id, version = assessment.id, assessment.version
+def test_double_submit_of_approval_gives_one_signature(app, client, auth, in_review):
+    assessment_id, version = in_review
     auth.login(f"jurist@{KOMMUN}")
     data = {"version": version, "password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y",
             "attest_measures": "y", "attest_commitment": "y"}
@@ -241,15 +226,8 @@ def test_double_submit_of_approval_gives_one_signature(app, client, auth, demo_o
         assert len(db.session.scalars(select(ArchivedDocument)).all()) == 1
 
 
-def test_attestations_are_required_to_sign(app, client, auth, demo_orgs):
-    from tests.factories import answered_assessment, user
-    from assessments import workflow
-
-    with app.app_context():
-        assessment = answered_assessment()
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        db.session.commit()
-        assessment_id, version = assessment.id, assessment.version
+def test_attestations_are_required_to_sign(app, client, auth, in_review):
+    assessment_id, version = in_review
     auth.login(f"jurist@{KOMMUN}")
     response = client.post(f"/assessments/{assessment_id}/approve",
                            data={"version": version, "password": DEMO_PASSWORD, "attest_context": "y"})
@@ -258,15 +236,8 @@ def test_attestations_are_required_to_sign(app, client, auth, demo_orgs):
         assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
 
 
-def test_request_changes_then_resubmit(app, client, auth, demo_orgs):
-    from tests.factories import answered_assessment, user
-    from assessments import workflow
-
-    with app.app_context():
-        assessment = answered_assessment()
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        db.session.commit()
-        assessment_id, version = assessment.id, assessment.version
+def test_request_changes_then_resubmit(app, client, auth, in_review):
+    assessment_id, version = in_review
     auth.login(f"jurist@{KOMMUN}")
     client.post(f"/assessments/{assessment_id}/comments",
                 data={"question": "retention", "body": "Hänvisa till gallringsbeslutet."})
