@@ -35,6 +35,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         LANGUAGES=("sv", "en"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # a communicator may keep a step open for hours; the session bounds it
     )
@@ -50,6 +52,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # SQLite serialises writers; signing holds the write lock for a few seconds, so a second writer
         # waits rather than failing after pysqlite's default 5 s.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    # Behind HTTPS (the production setting), cookies are sent over TLS only.
+    if os.environ.get("KONSEKVENS_HTTPS") == "1":
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 

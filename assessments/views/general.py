@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -28,6 +28,15 @@ def set_language(code: str):
     if code in ("sv", "en"):
         session["lang"] = code
     return redirect(safe_next(request.args.get("next"), url_for("assessments.dashboard")))
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement (tillgänglighetsredogörelse, lag 2018:1937 § 16): public, no login.
+    ACCESSIBILITY_CONTACT (optional config) is where users report problems; until the organisation sets
+    it, the page shows a placeholder saying so."""
+    return render_template("general/accessibility.html",
+                           contact=current_app.config.get("ACCESSIBILITY_CONTACT"))
 
 
 ERROR_TEXT = {

@@ -1,0 +1,237 @@
+"""The whole journey across roles in the system Chromium, with axe-core on every page type on the way.
+
+communicator: logs in, creates an assessment for Facebook and Instagram, answers every step in the
+  browser (one step first sent empty, to see the error summary), records the data subjects' views,
+  submits;
+legal: comments on a question, sends the assessment back with a reason;
+communicator: sees the comment next to its question in the wizard, replies, changes the answer, resubmits;
+DPO: records advice on the Consultation page;
+legal: looks at what changed and the audit trail, approves with password and attestations, downloads
+  the signed PDF and checks it on the verification page;
+viewer: downloads the inquiry bundle (ZIP) with signed.pdf.
+
+Any axe violation of impact "serious" or "critical" fails the test (all are listed at the end).
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from assessments.catalog import latest_catalog
+from assessments.extensions import db
+from assessments.models import Assessment, ReviewComment, Status
+from tests.answering import latest_demo, step_data
+from tests.browser.a11y import DESKTOP, AxeAudit
+from tests.browser.helpers import login, logout
+from tests.conftest import DEMO_PASSWORD
+
+DOMAIN = "exempelkommun.example"
+COMMUNICATOR, LEGAL, DPO, VIEWER = (f"{who}@{DOMAIN}" for who in ("kommunikator", "jurist", "dso", "lasare"))
+PLATFORMS = ["facebook", "instagram"]
+
+PAGE_TYPES = {"accessibility statement", "login", "dashboard", "new assessment", "step with error summary",
+              "overview", "risk register", "consultation", "approve", "changes", "trail", "verify",
+              "step with review comments"} | {f"step {s.key}" for s in latest_catalog().sections}
+
+
+def fill_step(page, data: dict) -> None:
+    """Answer like a user: check radios and checkboxes by name and value, type text and dates."""
+    for name, value in data.items():
+        if isinstance(value, list):
+            for box in page.locator(f"input[type=checkbox][name='{name}']").all():
+                box.set_checked(box.get_attribute("value") in value)
+        elif page.locator(f"input[type=radio][name='{name}']").count():
+            page.locator(f"input[type=radio][name='{name}'][value='{value}']").check()
+        else:
+            page.locator(f"[name='{name}']").fill(value)
+
+
+def question(page, field_name: str):
+    return page.locator(f"#q-{field_name}")
+
+
+def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_orgs):
+    base = live_server
+    # The dashboard's table widens the page on phones; templates/assessments/dashboard.html is not
+    # part of this change (wrap its table in <div class="table-scroll" role="region" tabindex="0">).
+    audit = AxeAudit(known_reflow=frozenset({"dashboard"}))
+    page.set_viewport_size(DESKTOP)
+    # A beforeunload prompt (app.js, unsaved changes) must never block the journey's navigation.
+    page.on("dialog", lambda dialog: dialog.accept())
+    catalog = latest_catalog()
+    demo = latest_demo()
+
+    # --- Public pages ----------------------------------------------------------------------------
+    page.goto(f"{base}/login")
+    audit.check(page, "login")
+    page.get_by_role("link", name=re.compile("Accessibility statement|Tillgänglighetsredogörelse")).click()
+    page.wait_for_url(f"{base}/accessibility")
+    expect(page.get_by_role("link", name=re.compile("tdosanmalan"))).to_have_attribute(
+        "href", "https://www.digg.se/tdosanmalan")
+    audit.check(page, "accessibility statement")
+
+    # --- Communicator: create and answer every step --------------------------------------------
+    login(page, base, COMMUNICATOR)
+    audit.check(page, "dashboard")
+    page.get_by_role("link", name="Påbörja en ny bedömning").click()
+    audit.check(page, "new assessment")
+    page.get_by_label("Titel").fill("Kommunens närvaro på Facebook och Instagram")
+    page.get_by_label("Facebook").check()
+    page.get_by_label("Instagram").check()
+    page.get_by_role("button", name="Starta").click()
+    first = catalog.sections[0].key
+    page.wait_for_url(re.compile(rf".*/steps/{first}$"))
+    assessment_id = int(re.search(r"/assessments/(\d+)/", page.url).group(1))
+    overview_url = f"{base}/assessments/{assessment_id}"
+
+    # Sent empty: the step answers with an error summary whose links lead to the questions.
+    page.get_by_role("button", name="Spara och fortsätt", exact=True).click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("link").first).to_have_attribute("href", re.compile(r"^#\w+"))
+    audit.check(page, "step with error summary")
+
+    for index, section in enumerate(catalog.sections):
+        page.wait_for_url(re.compile(rf".*/steps/{section.key}$"))
+        audit.check(page, f"step {section.key}")
+        fill_step(page, step_data(demo, section.key, PLATFORMS))
+        last = index + 1 == len(catalog.sections)
+        page.get_by_role("button", name="Spara" if last else "Spara och fortsätt", exact=True).click()
+    page.wait_for_url(overview_url)
+    expect(page.get_by_role("status")).to_be_visible()
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.DRAFT
+
+    page.get_by_role("link", name="Risker, åtgärder och slutsats").click()
+    page.wait_for_url(f"{overview_url}/risks")
+    audit.check(page, "risk register")
+
+    page.goto(overview_url)
+    page.locator(".actions").get_by_role("link", name="Samråd", exact=True).click()
+    page.wait_for_url(f"{overview_url}/consultation")
+    audit.check(page, "consultation")
+    page.locator("#sought-no").check()
+    page.get_by_label("Om nej: varför inte").fill(
+        "Följarna är en bred och anonym grupp; kommunen frågar om kanalerna i medborgarenkäten i stället.")
+    page.get_by_role("button", name="Spara åsikterna").click()
+    expect(page.get_by_role("status")).to_be_visible()
+
+    page.goto(overview_url)
+    audit.check(page, "overview")
+    page.get_by_role("button", name="Skicka för granskning").click()
+    expect(page.get_by_role("status")).to_contain_text("skickats för granskning")
+    logout(page, base)
+
+    # --- Legal: comment on a question and send it back -----------------------------------------
+    login(page, base, LEGAL)
+    audit.check(page, "dashboard (legal, with an assessment to review)")
+    page.get_by_role("link", name="Kommunens närvaro på Facebook och Instagram").first.click()
+    page.wait_for_url(overview_url)
+    audit.check(page, "overview (legal reviewing)")
+    two_factor = page.locator("#q-two_factor")
+    two_factor.get_by_text("Kommentera frågan").click()
+    two_factor.get_by_label("Kommentar").fill("Varför används inte tvåstegsverifiering?")
+    two_factor.get_by_role("button", name="Spara kommentaren").click()
+    page.wait_for_url(f"{overview_url}#q-two_factor")
+    page.get_by_label("Vad behöver ändras").fill("Se kommentaren om tvåstegsverifiering.")
+    page.get_by_role("button", name="Begär ändringar").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.CHANGES_REQUESTED
+    logout(page, base)
+
+    # --- Communicator: the comment is next to its question in the wizard ----------------------
+    login(page, base, COMMUNICATOR)
+    page.goto(overview_url)
+    security = catalog.section("security")
+    page.get_by_role("navigation", name="Steg").get_by_role(
+        "link", name=security.title.get("sv"), exact=True).click()
+    page.wait_for_url(f"{overview_url}/steps/security")
+    comments = question(page, "two_factor").locator(".question-comments")
+    expect(comments).to_contain_text("Varför används inte tvåstegsverifiering?")
+    audit.check(page, "step with review comments")
+    comments.get_by_text("Svara", exact=True).click()
+    comments.get_by_label("Ditt svar").fill("Vi slår på tvåstegsverifiering i december.")
+    comments.get_by_role("button", name="Skicka svaret").click()
+    page.wait_for_url(f"{overview_url}/steps/security")
+    expect(question(page, "two_factor").locator(".reply")).to_contain_text("i december")
+    with app.app_context():
+        reply = db.session.scalars(select(ReviewComment).where(ReviewComment.parent_id.is_not(None))).one()
+        assert reply.body == "Vi slår på tvåstegsverifiering i december." and reply.question_key == "two_factor"
+    page.locator("input[name='two_factor'][value='yes']").check()
+    page.get_by_role("button", name="Spara och fortsätt", exact=True).click()
+    page.wait_for_url(re.compile(r".*/steps/(?!security)\w+$"))
+    page.goto(overview_url)
+    page.get_by_role("button", name="Skicka för granskning").click()
+    expect(page.get_by_role("status")).to_contain_text("skickats för granskning")
+    logout(page, base)
+
+    # --- DPO: advice on the Consultation page -------------------------------------------------
+    login(page, base, DPO)
+    page.goto(overview_url)
+    page.locator(".actions").get_by_role("link", name="Samråd", exact=True).click()
+    page.wait_for_url(f"{overview_url}/consultation")
+    audit.check(page, "consultation (DPO)")
+    page.locator("#advice").fill(
+        "Slå på tvåstegsverifiering för alla konton och informera besökarna på Instagram.")
+    page.locator("#followed-yes").check()
+    page.get_by_role("button", name="Spara rådet").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    logout(page, base)
+
+    # --- Legal: changes, trail, approve, PDF, verification -------------------------------------
+    login(page, base, LEGAL)
+    page.goto(overview_url)
+    page.get_by_role("link", name="Vad som ändrats", exact=True).click()
+    page.wait_for_url(f"{overview_url}/changes")
+    expect(page.locator("table")).to_contain_text("Ja")
+    audit.check(page, "changes")
+    page.goto(overview_url)
+    page.get_by_role("link", name="Händelselogg").click()
+    page.wait_for_url(f"{overview_url}/trail")
+    audit.check(page, "trail")
+    page.goto(overview_url)
+    page.get_by_role("link", name="Godkänn och signera").click()
+    page.wait_for_url(f"{overview_url}/approve")
+    audit.check(page, "approve")
+    for label in ("Det beskrivna sammanhanget stämmer med verkligheten.", "Jag känner till de risker som finns kvar.",
+                  "De beskrivna åtgärderna är fastställda.", "Organisationen åtar sig att genomföra åtgärderna."):
+        page.get_by_label(label).check()
+    page.get_by_label("Ditt lösenord, för att signera").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Godkänn och signera").click()
+    page.wait_for_url(overview_url, timeout=60_000)
+    expect(page.get_by_role("status")).to_contain_text("signerad")
+    with app.app_context():
+        assert db.session.get(Assessment, assessment_id).status is Status.APPROVED
+    audit.check(page, "overview (approved)")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Ladda ner den signerade pdf-filen").click()
+    pdf_path = download_info.value.path()
+    with open(pdf_path, "rb") as fh:
+        assert fh.read(5) == b"%PDF-"
+
+    page.get_by_role("link", name="Kontrollera ett signerat dokument").click()
+    page.wait_for_url(f"{base}/verify")
+    audit.check(page, "verify")
+    page.get_by_label("Signerat pdf-dokument").set_input_files(pdf_path)
+    page.get_by_role("button", name="Kontrollera").click()
+    expect(page.locator("#result-title")).to_be_visible()
+    expect(page.get_by_text("Signaturen är giltig.")).to_be_visible()
+    audit.check(page, "verify (result)")
+    logout(page, base)
+
+    # --- Viewer: the inquiry bundle --------------------------------------------------------------
+    login(page, base, VIEWER)
+    page.goto(overview_url)
+    audit.check(page, "overview (viewer)")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Underlag för tillsyn (ZIP)").click()
+    with open(download_info.value.path(), "rb") as fh:
+        names = zipfile.ZipFile(io.BytesIO(fh.read())).namelist()
+    assert "signed.pdf" in names, names
+
+    audit.assert_clean(PAGE_TYPES)
