@@ -2,8 +2,7 @@
 query count that does not grow with the number of assessments."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from assessments import workflow
 from assessments.extensions import db
@@ -56,7 +55,7 @@ def test_needs_my_action_lists_reviews_fixes_and_overdue(app, client, auth, demo
     with app.app_context():
         review = answered_assessment()
         workflow.submit_for_review(review, user(f"kommunikator@{KOMMUN}"))
-        fix = make("Att rätta", status=Status.CHANGES_REQUESTED)
+        make("Att rätta", status=Status.CHANGES_REQUESTED)
         overdue = make("Gammal bedömning", status=Status.APPROVED)
         overdue.review_due = date.today() - timedelta(days=3)
         db.session.commit()

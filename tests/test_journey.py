@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assessments.catalog import get_catalog, latest_catalog
+from assessments.catalog import latest_catalog
 from assessments.extensions import db
 from assessments.models import Answer, ArchivedDocument, Assessment, AuditEvent, Signature, Status
 from assessments.report.seal import load_certificate

@@ -32,7 +32,7 @@ def set_language(code: str):
 
 @bp.get("/accessibility")
 def accessibility():
-    """The accessibility statement (tillgänglighetsredogörelse, lag 2018:1937 § 16): public, no login.
+    """The accessibility statement (tillgänglighetsredogörelse, lag 2018:1937): public, no login.
     ACCESSIBILITY_CONTACT (optional config) is where users report problems; until the organisation sets
     it, the page shows a placeholder saying so."""
     return render_template("general/accessibility.html",
