@@ -7,7 +7,7 @@ from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from .config import configure
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="static",
     )
     configure(app, test_config)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -28,6 +29,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_security_headers(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy (TLS ends there): take the client's address, scheme and host from the
+    X-Forwarded-* headers of exactly the configured number of proxies, so the login throttle counts per
+    client rather than per proxy, and HSTS and secure redirects see HTTPS."""
+    count = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 # Everything the pages use is served by the app itself: no inline script or style, no outside resources.
@@ -66,11 +78,17 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from .database import configure_sqlite
+
+    configure_sqlite()  # before the first connection: WAL and durable commits on SQLite
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
+    from . import i18n
+
+    i18n.install(app)  # the same _() in templates, without Flask-Babel's per-call lookups (issue 9)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -81,16 +99,21 @@ def register_extensions(app: Flask) -> None:
     from .models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str):
+        # "<id>:<session token>": a cookie issued before a password change or deactivation no longer
+        # matches the user's token, so it logs nobody in (models.User.get_id).
+        return User.from_session_id(session_id)
+
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, assessments, auth, exports, general, review, risks, verification
+    from .views import account, admin, assessments, auth, exports, general, review, risks, verification
 
     app.register_blueprint(general.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(assessments.bp)
     app.register_blueprint(risks.bp)
     app.register_blueprint(review.bp)
@@ -116,6 +139,14 @@ def register_template_helpers(app: Flask) -> None:
     from .catalog import platform_label
     from .risk.matrix import LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
     from .roles import role_label, status_label
+
+    from .forms import plain_choices, plain_control
+
+    app.add_template_global(plain_choices)
+    app.add_template_global(plain_control)
+    from .answers import text_direction
+
+    app.add_template_filter(text_direction)  # dir= of user-written text, also in the PDF (WeasyPrint)
 
     @app.context_processor
     def inject() -> dict:

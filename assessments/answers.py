@@ -6,6 +6,7 @@ on a stale page is refused and nothing already saved changes (the user's input i
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -104,6 +105,23 @@ def is_answered(value: Any) -> bool:
     return value not in (None, "", [])
 
 
+def text_direction(text: Any) -> str:
+    """``"rtl"`` for a text whose first strong character is right-to-left (Arabic, Hebrew …), else ``"auto"``.
+
+    The rule of HTML's ``dir="auto"`` (Unicode UAX #9, P2–P3), computed here because WeasyPrint ignores
+    ``dir="auto"`` and ``unicode-bidi: plaintext``: an answer written in Arabic or Hebrew is laid out
+    right-to-left in the PDF as in the browser, and ``"auto"`` leaves every other text to the browser (and
+    left-to-right in the PDF, like the rest of the report)."""
+    if isinstance(text, str):
+        for char in text:
+            kind = unicodedata.bidirectional(char)
+            if kind == "L":
+                return "auto"
+            if kind in ("R", "AL"):
+                return "rtl"
+    return "auto"
+
+
 @dataclass(frozen=True)
 class SectionProgress:
     section: Section
@@ -126,10 +144,13 @@ def visible_slots(assessment: Assessment, section: Section, answers: dict[Answer
             if applies(catalog, slot.question, slot.platform, answers, level)]
 
 
-def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None) -> list[SectionProgress]:
+def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None,
+             level: str | None = None) -> list[SectionProgress]:
+    """``level``: the screening outcome of these answers, when the caller has it already."""
     catalog = catalog_of(assessment)
     answers = load_answers(assessment) if answers is None else answers
-    level = screening(assessment, answers).level
+    if level is None:
+        level = screening(assessment, answers).level
     result = []
     for section in catalog.sections:
         answered = required = 0
@@ -146,8 +167,14 @@ def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None
 
 
 def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
-              expected_version: int) -> int:
-    """Store the answers of one step. Returns how many answers changed."""
+              expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> int:
+    """Store the answers of one step. Returns how many answers changed.
+
+    ``answers``: the assessment's answers as this request loaded them (``load_answers``), if it did; they
+    are brought in place to what is stored after the save, so neither the risk derivation nor the page
+    loads them again (issue 9). They cannot be out of date: any save since they were read changed the
+    version, and the check below, under the row lock, refuses the edit; this step's own answers are
+    taken from the rows read under the lock."""
     if not can_edit(actor, assessment):
         raise WorkflowError(_l("This assessment cannot be edited now."), status_code=403)
     # Lock the assessment row and read its version as committed now, before writing anything: checking
@@ -174,11 +201,15 @@ def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, 
             row.value, row.updated_at, row.updated_by_id = value, utcnow(), actor.id
         audit.record(assessment.organisation_id, "answer_changed", actor=actor, assessment_id=assessment.id,
                      question=key[0], platform=key[1], old=old, new=value)
+        if answers is not None:
+            answers[key] = value
+    if answers is not None:
+        answers.update({key: row.value for key, row in existing.items()})  # as read, or as changed above
     if changed:
         from .risk.service import sync_risks  # risks follow the answers (Art. 35(7)(c))
 
         db.session.flush()
-        sync_risks(assessment, actor)
+        sync_risks(assessment, actor, answers)
     assessment.last_step = section.key
     # Touching the row bumps the version counter even when only answers changed, so a second
     # page open on the old version is refused (optimistic locking).

@@ -21,7 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Archive", "ArchiveError", "StoredFile"]
+__all__ = ["Archive", "ArchiveError", "StoredFile", "QUARANTINE_DIR"]
+
+# Files set aside by ``archive verify --repair`` (orphans that cannot be linked to their record).  Kept
+# inside the root so they stay on the same volume (a rename, never a copy) and in the same backups of the
+# volume; ``iter_files`` only walks the two-hex-digit shards, so they are no longer part of the live archive.
+QUARANTINE_DIR = "quarantine"
 
 _SUFFIX_RE = re.compile(r"^\.[a-z0-9]{1,10}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -173,6 +178,43 @@ class Archive:
                 f"The archive file {stored.relative_path} exists with different content.",
             )
         return stored
+
+    # -- quarantine --------------------------------------------------------------------
+
+    def quarantine(self, relative_path: str, note: str) -> str:
+        """Move a stored file out of the live archive into ``<root>/quarantine/`` and write ``note`` (why)
+        next to it as ``<name>.txt``.  Nothing is ever deleted.  Returns the new root-relative path.
+
+        The file is renamed, not copied (same volume, atomic); if a file of that name is already in
+        quarantine (the same orphan quarantined before), a numbered name is used instead of replacing it.
+        """
+        source = self.path_for(relative_path)
+        target_dir = self.root / QUARANTINE_DIR
+        try:
+            new_dir = not target_dir.is_dir()
+            target_dir.mkdir(parents=True, exist_ok=True)
+            if new_dir:
+                _fsync_dir(self.root)
+            name, number = source.name, 1
+            while (target_dir / name).exists() or (target_dir / f"{name}.txt").exists():
+                number += 1
+                name = f"{source.name}.{number}"
+            target = target_dir / name
+            os.rename(source, target)
+            _fsync_dir(target_dir)
+            _fsync_dir(source.parent)
+            fd = os.open(target_dir / f"{name}.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                view = memoryview(note.encode("utf-8"))
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            _fsync_dir(target_dir)
+        except OSError as exc:
+            raise _from_oserror(exc, "moving a file into quarantine") from exc
+        return f"{QUARANTINE_DIR}/{name}"
 
     # -- read --------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""``flask --app app …`` commands: init, demo, verify."""
+"""``flask --app app …`` commands: init, demo, verify, user."""
 from __future__ import annotations
 
 import sys
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
+    app.cli.add_command(user_group)
     from . import integrity
 
     integrity.register(app)
@@ -30,8 +32,14 @@ def init_command() -> None:
     from .demo import create_demo_organisations
 
     upgrade()
-    logins = create_demo_organisations(Path(current_app.config["SEAL_DIR"]),
-                                       current_app.config.get("DEMO_PASSWORD"))
+    try:
+        with force_locale("en"):
+            logins = create_demo_organisations(Path(current_app.config["SEAL_DIR"]),
+                                               current_app.config.get("DEMO_PASSWORD"))
+    except ValueError as exc:  # a KONSEKVENS_DEMO_PASSWORD the password policy refuses
+        db.session.rollback()
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     db.session.commit()
     new = [login for login in logins if login.password]
     if not new:
@@ -106,3 +114,80 @@ def verify_command(pdf: Path) -> None:
     else:
         click.echo("Archive:    matches NO archived document")
     sys.exit(0 if report.valid and record is not None else 1)
+
+
+# --- User administration --------------------------------------------------------------------------------
+
+user_group = AppGroup("user", help="Create users, set a password, deactivate (the password policy applies).")
+
+
+def find_user(email: str) -> User:
+    user = db.session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+    if user is None:
+        raise click.ClickException(f"No user with the email address {email}.")
+    return user
+
+
+def prompt_new_password(user: User) -> str:
+    """Asked twice, never taken from the command line (it would stay in the shell's history)."""
+    password = click.prompt("New password", hide_input=True, confirmation_prompt="Repeat the new password")
+    from .passwords import policy_problem
+
+    with force_locale("en"):
+        problem = policy_problem(password, email=user.email, name=user.name,
+                                 extra=[user.organisation.name] if user.organisation else [])
+        if problem is not None:
+            raise click.ClickException(str(problem))
+    return password
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--organisation", "slug", required=True, help="The organisation's slug, e.g. exempelkommun.")
+@click.option("--language", default="sv", type=click.Choice(["sv", "en"]), show_default=True)
+def create_user_command(email: str, name: str, role: str, slug: str, language: str) -> None:
+    """Create a user in an organisation; the password is asked for twice."""
+    from . import audit
+
+    email = email.strip()
+    org = db.session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+    if org is None:
+        raise click.ClickException(f"No organisation with the slug {slug}.")
+    if "@" not in email or db.session.scalars(
+            select(User).where(func.lower(User.email) == email.lower())).first() is not None:
+        raise click.ClickException(f"{email} is not a valid address or is already used.")
+    user = User(email=email, name=name.strip(), organisation=org, role=Role(role), language=language)
+    user.set_password(prompt_new_password(user))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(org.id, "user_created", email=email, role=role)
+    db.session.commit()
+    click.echo(f"Created {email} ({role}) in {org.name}.")
+
+
+@user_group.command("set-password")
+@click.argument("email")
+def set_password_command(email: str) -> None:
+    """Set a user's password (asked twice) and end all of their sessions."""
+    from . import audit
+
+    user = find_user(email)
+    user.set_password(prompt_new_password(user))
+    audit.record(user.organisation_id, "password_set", email=user.email)
+    db.session.commit()
+    click.echo(f"Password set for {user.email}; their sessions have ended.")
+
+
+@user_group.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str) -> None:
+    """Stop a user from logging in and end all of their sessions (nothing they wrote is removed)."""
+    from . import audit
+
+    user = find_user(email)
+    user.deactivate()
+    audit.record(user.organisation_id, "user_deactivated", email=user.email)
+    db.session.commit()
+    click.echo(f"{user.email} is deactivated; their sessions have ended.")

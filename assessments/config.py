@@ -19,6 +19,8 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_SEAL_DIR": "SEAL_DIR",
     "KONSEKVENS_DEMO_PASSWORD": "DEMO_PASSWORD",
     "KONSEKVENS_TSA_URL": "TSA_URL",
+    "KONSEKVENS_TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "KONSEKVENS_RATELIMIT_STORAGE": "RATELIMIT_STORAGE_URI",
 }
 
 
@@ -38,7 +40,21 @@ def configure(app: Flask, test_config: dict | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, the headers
+        # are ignored). Only trust what is really there: a client can send these headers itself.
+        TRUSTED_PROXIES=0,
         WTF_CSRF_TIME_LIMIT=None,  # a communicator may keep a step open for hours; the session bounds it
+        # Failed-login counters (views/auth.py). memory:// is per process: with several gunicorn workers
+        # use shared storage, e.g. redis://localhost:6379 or memcached://localhost:11211.
+        RATELIMIT_STORAGE_URI="memory://",
+        # If that storage is unreachable, count in this process's memory meanwhile rather than fail the login.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # NIST SP 800-63B §5.2.2 requires limiting consecutive failed attempts on one account to at most
+        # 100; 5 per account per 15 minutes (≤ 480 a day) is far below that, and a user who mistyped
+        # waits at most 15 minutes. Per address 30: enough for an office behind one NAT address whose
+        # staff mistype, too few to spray a common password over many accounts.
+        LOGIN_LIMIT_PER_EMAIL="5 per 15 minutes",
+        LOGIN_LIMIT_PER_ADDRESS="30 per 15 minutes",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -107,6 +107,7 @@ from .archive import ArchiveError
 from .catalog import PLATFORMS, Catalog, CatalogError, Question, get_catalog
 from .extensions import db
 from .forms import LONG_TEXT_MAX, TEXT_MAX
+from .plaintext import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 from .models import (Answer, ArchivedDocument, Assessment, AuditEvent, Measure, MeasureStatus, Risk, Role,
                      Signature, Status, User, utcnow)
 from .report.document import local_time, sha256_hex
@@ -475,6 +476,7 @@ def _reject_constant(name: str) -> Any:
 def _show(value: Any) -> str:
     """A value as it can be named in a message, shortened."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = CONTROL_CHARACTERS.sub("\ufffd", text)  # a message is shown on a page: nothing invisible in it
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -525,6 +527,9 @@ class _Checker:
             return None
         if not isinstance(value, str):
             self.add(item, _l("Must be text."))
+            return None
+        if CONTROL_CHARACTERS.search(value):  # as in the forms: PostgreSQL cannot store NUL in text
+            self.add(item, CONTROL_CHARACTERS_MESSAGE)
             return None
         value = value.strip()
         if required and not value:
@@ -614,6 +619,9 @@ def _check_value(checker: _Checker, question: Question, value: Any, item: str) -
             return False
         if len(value) > limit:
             checker.add(item, _l("Too long: at most %(max)s characters.", max=limit))
+            return False
+        if CONTROL_CHARACTERS.search(value):  # what the wizard refuses, an import must not bring in
+            checker.add(item, CONTROL_CHARACTERS_MESSAGE)
             return False
         return True
     if kind == "date":
@@ -821,6 +829,14 @@ def parse_import(data: bytes) -> ImportPlan:
             from None
     except (ValueError, RecursionError):
         raise ImportRejected([Problem(None, _l("The file is not valid JSON."))]) from None
+    try:
+        # JSON can escape a lone surrogate ("\ud800"), which is not a character: it cannot be encoded as
+        # UTF-8, so storing, auditing or showing it would end in a 500 (tests/test_input_properties.py).
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ImportRejected([Problem(None, _l("The file contains an escaped lone surrogate (\\ud800 to "
+                                               "\\udfff), which is not a character, so it is not imported."))]) \
+            from None
     if not isinstance(document, dict):
         raise ImportRejected([Problem(None, _l("The file must contain one JSON object."))])
     if document.get("format") != FORMAT:

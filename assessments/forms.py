@@ -6,18 +6,31 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField,
                      RadioField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, DateInput, ListWidget, TextArea, TextInput
+from wtforms.widgets.core import clean_key
 
 from .answers import Slot
 from .catalog import PLATFORMS, platform_label
+from .plaintext import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 # Generous but finite: a long answer is a few pages of text, never a file.
 TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000
+
+# Control characters are refused in every text a user writes (why: plaintext.py).
+
+
+def no_control_characters(form, field):
+    # Use with Optional(strip_whitespace=False): a plain Optional() takes whitespace-only input for empty,
+    # clears the errors and stops the chain, so a lone form feed or vertical tab was dropped silently.
+    data = field.data if isinstance(field.data, list) else [field.data]
+    if any(has_control_characters(item) for item in data):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -39,14 +52,15 @@ def platform_choices(lang: str) -> list[SelectChoice]:
 
 
 class NewAssessmentForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)],
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters],
                         description=_l("For example: Our presence on Facebook and Instagram 2026"))
     platforms = MultiCheckboxField(_l("Platforms"), validators=[DataRequired(_l("Choose at least one platform."))])
 
     def validate_other_platform_name(self, field):
         if "other" in (self.platforms.data or []) and not (field.data or "").strip():
             raise ValidationError(_l("Name the other platform."))
-    other_platform_name = StringField(_l("Name of the other platform"), validators=[Length(max=100)],
+    other_platform_name = StringField(_l("Name of the other platform"),
+                                      validators=[Length(max=100), no_control_characters],
                                       description=_l("Only if you chose \u201cOther platform\u201d."))
     language = RadioField(_l("Language of the assessment and its report"),
                           choices=as_choices([("sv", "Svenska"), ("en", "English")]), default="sv",
@@ -55,12 +69,13 @@ class NewAssessmentForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     question = HiddenField()
-    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000)])
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000), no_control_characters])
 
 
 class RequestChangesForm(FlaskForm):
     version = HiddenField()
-    reason = TextAreaField(_l("What needs to change"), validators=[DataRequired(), Length(max=5000)])
+    reason = TextAreaField(_l("What needs to change"),
+                           validators=[DataRequired(), Length(max=5000), no_control_characters])
 
 
 class ApproveForm(FlaskForm):
@@ -77,7 +92,8 @@ class ApproveForm(FlaskForm):
     attest_commitment = BooleanField(_l("The organisation commits to carry out the measures."),
                                      validators=[DataRequired(_l("Confirm this to sign."))])
     registration_number = StringField(_l("Registration number (diarienummer), if any"),
-                                      validators=[Optional(), Length(max=64)])
+                                      validators=[Optional(strip_whitespace=False), Length(max=64),
+                                                  no_control_characters])
 
 
 def _known_choices(form, field):
@@ -88,9 +104,31 @@ def _known_choices(form, field):
         raise ValidationError(_l("Choose one of the alternatives."))
 
 
+# Built step form classes: building one (34 fields for a two-platform step) and WTForms' first
+# instantiation of it (its field list and meta class) were a tenth of a wizard step's time (issue 9).
+# A class is never changed after it is built (requests only set errors and data on their instances), so
+# requests share it. Keyed by the identity of the questions (the catalogue is cached and immutable; the
+# questions are kept with the class, so an id cannot be reused while its entry lives), the language and
+# the platform names (an "other" platform is named by the assessment).
+_STEP_FORM_CLASSES: dict[tuple, tuple[tuple, type[FlaskForm]]] = {}
+_STEP_FORM_CLASSES_MAX = 512
+
+
 def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) -> type[FlaskForm]:
     """A form class for one wizard step: one field per slot, named ``key`` or ``key__platform``."""
+    names = {p: platform_name(p, lang) for p in {slot.platform for slot in slots} if p}
+    key = (lang, tuple((id(slot.question), slot.platform) for slot in slots), tuple(sorted(names.items())))
+    cached = _STEP_FORM_CLASSES.get(key)
+    if cached is not None and all(q is slot.question for q, slot in zip(cached[0], slots)):
+        return cached[1]
+    form_class = _build_step_form_class(slots, lang, names)
+    if len(_STEP_FORM_CLASSES) >= _STEP_FORM_CLASSES_MAX:
+        _STEP_FORM_CLASSES.clear()
+    _STEP_FORM_CLASSES[key] = (tuple(slot.question for slot in slots), form_class)
+    return form_class
 
+
+def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) -> type[FlaskForm]:
     class StepForm(FlaskForm):
         version = HiddenField()
 
@@ -98,12 +136,15 @@ def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) 
         q = slot.question
         label = q.text.get(lang)
         if slot.platform:
-            label = f"{label} ({platform_name(slot.platform, lang)})"
+            label = f"{label} ({names[slot.platform]})"
         kwargs: dict[str, Any] = {"label": label}
         if q.type == "text":
-            field = StringField(validators=[Optional(), Length(max=TEXT_MAX)], **kwargs)
+            field = StringField(validators=[Optional(strip_whitespace=False), Length(max=TEXT_MAX),
+                                            no_control_characters], **kwargs)
         elif q.type == "long_text":
-            field = TextAreaField(validators=[Optional(), Length(max=LONG_TEXT_MAX)], **kwargs)
+            field = TextAreaField(validators=[Optional(strip_whitespace=False), Length(max=LONG_TEXT_MAX),
+                                              no_control_characters],
+                                  **kwargs)
         elif q.type in ("single_choice", "yes_no"):
             # validate_choice=False: our own validator gives the message in the user's language.
             field = RadioField(choices=as_choices(q.choices(lang)), validate_choice=False,
@@ -125,7 +166,9 @@ def field_value(field) -> Any:
     if isinstance(data, date):
         return data.isoformat()
     if isinstance(data, list):
-        return [item for item in data if item]
+        # Once each, in the order sent: a repeated value (a tampered or double-submitted form) was stored
+        # twice, and the JSON import then refused the export (found by tests/test_input_properties.py).
+        return list(dict.fromkeys(item for item in data if item))
     if isinstance(data, str):
         return data.strip()
     return data
@@ -149,3 +192,55 @@ def form_data_from_answers(slots: list[Slot], answers: dict) -> dict[str, Any]:
 __all__ = ["LoginForm", "NewAssessmentForm", "CommentForm", "RequestChangesForm", "ApproveForm",
            "step_form_class", "field_value", "form_data_from_answers", "platform_choices",
            "IntegerField", "SelectField"]
+
+
+def plain_choices(field) -> list[tuple[str, Any, Any, bool]] | None:
+    """The options of a radio or checkbox group as (id, value, label, checked), for the field macro to
+    write directly; None when WTForms must render them (render_kw, or flags the option widget turns into
+    HTML attributes such as ``required``). The markup is the one WTForms writes (attributes in sorted
+    order) at a fraction of the cost: each option through its widget was a third of a wizard step's time."""
+    widget = field.option_widget
+    if (field.render_kw or widget.input_type not in ("radio", "checkbox")
+            or any(getattr(field.flags, attr, None) for attr in widget.validation_attrs)):
+        return None
+    options = []
+    for index, choice in enumerate(field.iter_choices()):
+        if choice.render_kw:
+            return None
+        options.append((f"{field.id}-{index}", choice.value, choice.label, bool(choice.selected)))
+    return options
+
+
+def plain_control(field, attrs: dict[str, Any]) -> Markup | None:
+    """A text, long-text or date control written directly, the markup its WTForms widget writes (same
+    attributes in the same sorted order, the validators' flags such as ``maxlength``, the same escaping);
+    None when the widget must do it (render_kw, a datalist, a date's min/max, any other widget). Each
+    attribute through WTForms' ``html_params`` (a ``Markup.format`` per attribute) was a sixth of a wizard
+    step's time (issue 9)."""
+    widget = field.widget
+    kind = type(widget)
+    if (kind not in (TextInput, TextArea, DateInput) or field.render_kw
+            or getattr(field, "_datalist", None) is not None
+            or (kind is DateInput and (field.flags.min is not None or field.flags.max is not None))):
+        return None
+    params = {clean_key(key): value for key, value in attrs.items()}
+    params.setdefault("id", field.id)
+    if kind is not TextArea:
+        params.setdefault("type", widget.input_type)
+        if "value" not in params:
+            params["value"] = field._value()
+    for key, value in vars(field.flags).items():
+        if key in widget.validation_attrs and key not in params:
+            params[key] = value() if callable(value) and kind is not TextArea else value
+    params["name"] = field.name
+    parts = []
+    for key, value in sorted(params.items()):
+        key = clean_key(key)
+        if value is True:
+            parts.append(key)
+        elif value is not False:
+            text = escape(value)
+            parts.append(f'{escape(key)}="{text.replace(chr(34), "&quot;") if chr(34) in text else text}"')
+    if kind is TextArea:
+        return Markup(f"<textarea {' '.join(parts)}>\r\n{escape(field._value())}</textarea>")
+    return Markup(f"<input {' '.join(parts)}>")

@@ -4,8 +4,10 @@
 ``flask --app app archive verify`` checks every archived document against its row and its seal, and
 lists files in the archive that no row refers to.
 
-Both only read: they never change a row or a file, so an operator can run them at any time (e.g. from
-cron) and act on the exit status. The functions below return findings; the commands print them.
+Without ``--repair`` both only read: they never change a row or a file, so an operator can run them at
+any time (e.g. from cron) and act on the exit status. ``archive verify --repair`` completes approvals that
+were interrupted after archiving, or quarantines the file (see "repairing orphaned files" below). The
+functions below return findings; the commands print them.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .models import ArchivedDocument, Assessment, AuditEvent, Organisation
@@ -70,8 +73,15 @@ class ArchiveReport:
     findings: list[Finding]
 
     @property
+    def problems(self) -> list[Finding]:
+        """What is still wrong: an orphan followed by a successful repair action is resolved."""
+        resolved = {f.path for f in self.findings if f.kind in REPAIR_ACTIONS}
+        return [f for f in self.findings if f.kind not in REPAIR_ACTIONS
+                and not (f.kind == "ORPHANED" and f.path in resolved)]
+
+    @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.problems
 
 
 def parse_reason(reason: str | None) -> tuple[int, int, str] | None:
@@ -133,76 +143,231 @@ def _check_document(row: ArchivedDocument, store, trust_roots: list) -> list[Fin
     return findings
 
 
-def _repairable(relative_path: str, store, trust_roots: list) -> Finding:
-    """Whether an orphaned file is a sealed report that could safely be linked to its record again.
+# -- repairing orphaned files ----------------------------------------------------------------------
+#
+# An orphan is what a crash leaves between the two halves of an approval (signoff.sign_approval): the
+# sealed file is durable in the archive *before* the transaction that records it commits, so a process
+# killed in between leaves a file no row refers to, and the assessment still in review (the database never
+# saw the transaction; the claim on the row was rolled back with it).
+#
+# ``--repair`` completes such an approval only when the file proves, on its own and against the database
+# as it is now, that it is exactly what that approval would have recorded:
+#   * the bytes match the hash in the file name, and the PAdES seal is valid for the seal of the
+#     organisation that owns the assessment named in the signature's reason (not just any installed seal);
+#   * that assessment still exists at that revision, is still IN REVIEW and has no archived document;
+#   * the reason is word for word what sign_approval writes for it, and both the attached answers.json and
+#     the assessment's *current* answers hash to the sha256 in the reason: nothing changed since sealing;
+#   * the signer named in the signature is exactly one legal reviewer of that organisation who may approve
+#     it (not the author), and nothing blocks approval (DPO advice, data subjects' views: Art. 35(2), 35(9)).
+# Then it writes the same rows as sign_approval (signoff.record_approval), with the file's hash and
+# "completed_by" in the "signed" audit event. The registration number typed on the approval page is only
+# printed in the document, not in the seal's fields, so the event records it as unknown (None).
+#
+# Anything else is moved, never deleted, to <archive>/quarantine/ with a note saying why; the assessment is
+# left as it is (in review, it can simply be approved again). A file that is merely *unproven* is not
+# evidence of an approval, and linking it would put an unapproved or changed text on record as signed.
+#
+# A running approval also has its file in the archive before its commit; it holds the claim on the
+# assessment row (PostgreSQL row lock, SQLite write lock) from before rendering until it commits. The repair
+# takes the same claim before writing, so it waits for that approval, then finds it recorded and leaves the
+# file alone (RECORDED); the path is checked again before anything is quarantined.
 
-    Safe means: the signature is valid against the seal of the organisation that owns the assessment
-    named in the signature's reason, that assessment exists with that revision, no archived document is
-    recorded for it, and the attached answers.json is the one the reason names. Nothing is changed.
-    """
+COMPLETED_BY = "archive verify --repair"
+
+
+class _NotLinkable(Exception):
+    def __init__(self, detail: str, assessment: Assessment | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        # Set only once the file is proven to be this assessment's organisation's own sealed report, so the
+        # quarantine can be written to that organisation's audit trail (an unproven file names nobody).
+        self.assessment = assessment
+
+
+@dataclass(frozen=True)
+class _Approval:
+    assessment: Assessment
+    signer: object  # models.User
+    data: bytes
+    answers: dict
+    answers_sha256: str
+    meaning: str
+    signed_at: object  # datetime
+    certificate_subject: str
+
+
+def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
+    """The approval this orphan completes, or ``_NotLinkable`` saying why it cannot be linked."""
+    from .answers import load_answers
     from .archive import ArchiveError
+    from .models import Role, Status, User
+    from .report.document import answers_document, canonical_json, sha256_hex
     from .report.seal import SealError, load_certificate
     from .report.verification import verify_pdf
-    from .signoff import seal_paths
-
-    def no(detail: str) -> Finding:
-        return Finding("NOT REPAIRABLE", relative_path, detail)
+    from .review import approval_blockers
+    from .signoff import approval_meaning, approval_reason, seal_paths
+    from .workflow import can_approve
 
     try:
         data = store.read(relative_path)  # also checks the bytes against the hash in the file name
     except ArchiveError as exc:
-        return no(str(exc))
+        raise _NotLinkable(str(exc)) from None
     report = verify_pdf(data, trust_roots)
     if not report.valid:
-        return no("the signature is not valid: " + " ".join(report.problems))
+        raise _NotLinkable("the signature is not valid: " + " ".join(report.problems))
     named = parse_reason(report.reason)
     if named is None:
-        return no("the file has no signature naming an assessment and revision")
+        raise _NotLinkable("the signature names no assessment and revision")
     assessment_id, revision, answers_sha = named
-    assessment = db.session.get(Assessment, assessment_id)
+    # Lock the row (PostgreSQL) so a concurrent approval or edit cannot slip in between check and write.
+    assessment = db.session.scalars(select(Assessment).where(Assessment.id == assessment_id)
+                                    .with_for_update()).first()
     if assessment is None or assessment.revision != revision:
-        return no(f"assessment {assessment_id} revision {revision} does not exist")
-    recorded = db.session.scalars(select(ArchivedDocument).where(
-        ArchivedDocument.assessment_id == assessment_id, ArchivedDocument.revision == revision)).first()
-    if recorded is not None:
-        return no(f"assessment {assessment_id} revision {revision} already has archived document "
-                  f"{recorded.id} ({recorded.path})")
+        raise _NotLinkable(f"assessment {assessment_id} revision {revision} does not exist")
     p12, passfile = seal_paths(assessment.organisation)
     try:
         certificate = load_certificate(p12, passfile.read_bytes().strip() if passfile.exists() else None)
     except (SealError, OSError):
-        return no(f"the seal of {assessment.organisation.name} cannot be loaded to check the signature")
-    # Sealed by the seal of the organisation that owns the assessment, not just by any installed seal.
-    report = verify_pdf(data, [certificate])
-    if not report.valid:
-        return no(f"the signature is not valid for {assessment.organisation.name}: " + " ".join(report.problems))
+        raise _NotLinkable(f"the seal of {assessment.organisation.name} cannot be loaded to check the "
+                           f"signature") from None
+    own = verify_pdf(data, [certificate])
+    if not own.valid:
+        raise _NotLinkable(f"the signature is not valid for {assessment.organisation.name}: "
+                           + " ".join(own.problems))
+
+    def refuse(detail: str) -> _NotLinkable:
+        return _NotLinkable(detail, assessment)
+
+    where = f"assessment {assessment_id} revision {revision}"
+    if assessment.status is not Status.IN_REVIEW:
+        raise refuse(f"{where} is no longer in review (it is {assessment.status.value})")
+    recorded = db.session.scalars(select(ArchivedDocument).where(
+        ArchivedDocument.assessment_id == assessment_id, ArchivedDocument.revision == revision)).first()
+    if recorded is not None:
+        raise refuse(f"{where} already has archived document {recorded.id} ({recorded.path})")
     if _attached_answers_sha256(data) != answers_sha:
-        return no(f"the attached {ANSWERS_FILE} is not the one the signature names")
-    return Finding("REPAIRABLE", relative_path,
-                   f"validly sealed report of assessment {assessment_id} revision {revision} "
-                   f"({assessment.organisation.name}) with no archive record; it can be linked to its record "
-                   f"again (not done by this version: nothing was changed)")
+        raise refuse(f"the attached {ANSWERS_FILE} is not the one the signature names")
+    answers = load_answers(assessment)
+    current_sha = sha256_hex(canonical_json(answers_document(assessment, answers)))
+    if current_sha != answers_sha:
+        raise refuse(f"the answers of {where} changed after the document was sealed")
+    meaning = approval_meaning(assessment)
+    if report.reason != approval_reason(assessment, meaning, answers_sha):
+        raise refuse(f"the signature's reason is not the one an approval of {where} writes: {report.reason}")
+    signers = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                    User.role == Role.LEGAL, User.name == report.name)).all()
+    if len(signers) != 1:
+        raise refuse(f"the signer {report.name!r} is {len(signers)} legal reviewers of "
+                     f"{assessment.organisation.name}, not exactly one")
+    signer = signers[0]
+    if not can_approve(signer, assessment):
+        raise refuse(f"{signer.email} may not approve {where}")
+    blockers = approval_blockers(assessment)
+    if blockers:
+        raise refuse(f"approval of {where} is blocked: " + " ".join(str(b) for b in blockers))
+    return _Approval(assessment, signer, data, answers, answers_sha, meaning,
+                     own.signing_time, own.signer_subject or "")
+
+
+def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
+    """Complete the interrupted approval an orphaned file proves, or quarantine the file (see above).
+
+    Commits its own transaction (one per orphan), so one bad file never undoes another's repair. Returns the
+    action taken: REPAIRED, QUARANTINED or RECORDED (a running approval recorded it meanwhile), or
+    NOT REPAIRED when the repair itself failed (the file is left where it was).
+    """
+    from .archive import StoredFile
+    from .signoff import _claim as claim_for_approval, record_approval
+    from .workflow import WorkflowError
+
+    try:
+        approval = _proven_approval(relative_path, store, trust_roots)
+    except _NotLinkable as refusal:
+        return _quarantine(relative_path, store, refusal)
+    assessment, signer = approval.assessment, approval.signer
+    try:
+        # The same conditional claim as sign_approval (version + 1): waits for, and loses to, a concurrent
+        # approval of the same revision.
+        claim_for_approval(assessment, assessment.version)
+        stored = StoredFile(sha256=relative_path.split("/")[-1].split(".", 1)[0], size=len(approval.data),
+                            relative_path=relative_path)
+        result = record_approval(assessment, signer, stored=stored, answers=approval.answers,
+                                 answers_sha256=approval.answers_sha256, meaning=approval.meaning,
+                                 signed_at=approval.signed_at, certificate_subject=approval.certificate_subject,
+                                 registration_number=None, completed_by=COMPLETED_BY)
+        db.session.commit()
+    except WorkflowError:
+        db.session.rollback()
+        return _quarantine(relative_path, store, _NotLinkable(
+            f"assessment {assessment.id} changed while it was being repaired", assessment))
+    except SQLAlchemyError as exc:  # nothing was written; report it and leave the file where it is
+        db.session.rollback()
+        return Finding("NOT REPAIRED", relative_path, f"the approval could not be recorded: {exc}")
+    return Finding("REPAIRED", relative_path,
+                   f"completed the approval of assessment {assessment.id} revision {assessment.revision} "
+                   f"({assessment.organisation.name}) sealed for {signer.name}: archived document "
+                   f"{result.document.id}, signature {result.signature.id}; the assessment is approved")
+
+
+def _quarantine(relative_path: str, store, refusal: _NotLinkable) -> Finding:
+    import json
+
+    from .archive import ArchiveError
+    from .audit import record
+    from .models import utcnow
+
+    db.session.rollback()  # nothing of the refused attempt stays, and the next reads are fresh
+    if db.session.scalar(select(ArchivedDocument.id).where(ArchivedDocument.path == relative_path)) is not None:
+        return Finding("RECORDED", relative_path, "a running approval recorded this file meanwhile")
+    assessment = refusal.assessment
+    note = json.dumps({"file": relative_path, "quarantined_at": utcnow().isoformat(),
+                       "by": COMPLETED_BY, "why": refusal.detail,
+                       "assessment_id": assessment.id if assessment is not None else None,
+                       "what_next": "The file was not linked to any record. The assessment was left as it "
+                                    "was; if it is in review it can be approved again."},
+                      ensure_ascii=False, indent=2)
+    try:
+        if assessment is not None:
+            record(assessment.organisation_id, "archive_file_quarantined", assessment_id=assessment.id,
+                   file=relative_path, document_sha256=relative_path.split("/")[-1].split(".", 1)[0],
+                   reason=refusal.detail)
+        moved = store.quarantine(relative_path, note)
+    except (ArchiveError, SQLAlchemyError) as exc:
+        db.session.rollback()
+        return Finding("NOT REPAIRED", relative_path, f"could not be moved to quarantine: {exc}")
+    done = f"moved to {moved} (not linked: {refusal.detail})"
+    try:
+        db.session.commit()
+    except SQLAlchemyError as exc:  # the file is safe in quarantine with its note; only the event is lost
+        db.session.rollback()
+        return Finding("QUARANTINED", relative_path, f"{done}; the audit event could not be recorded: {exc}")
+    return Finding("QUARANTINED", relative_path, done)
+
+
+REPAIR_ACTIONS = frozenset({"REPAIRED", "QUARANTINED", "RECORDED"})
 
 
 def check_archive(*, repair: bool = False) -> ArchiveReport:
+    """Check every archived document and list orphaned files. With ``repair``, first repair or quarantine
+    each orphan (committing once per orphan), then check every record, the repaired ones included."""
     from .signoff import archive, trusted_seal_certificates
 
     store = archive()
     trust_roots = trusted_seal_certificates()
-    rows = db.session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
     findings: list[Finding] = []
-    for row in rows:
-        findings.extend(_check_document(row, store, trust_roots))
-
-    referenced = {row.path for row in rows}
+    referenced = set(db.session.scalars(select(ArchivedDocument.path)))
     files = list(store.iter_files())
     for relative_path in files:
         if relative_path in referenced:
             continue
         findings.append(Finding("ORPHANED", relative_path, "no archived document record refers to this file"))
         if repair:
-            findings.append(_repairable(relative_path, store, trust_roots))
-    return ArchiveReport(documents=len(rows), files=len(files), findings=findings)
+            findings.append(repair_orphan(relative_path, store, trust_roots))
+    rows = db.session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
+    checked: list[Finding] = []
+    for row in rows:
+        checked.extend(_check_document(row, store, trust_roots))
+    return ArchiveReport(documents=len(rows), files=len(files), findings=checked + findings)
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -248,30 +413,34 @@ def archive_group() -> None:
 
 @archive_group.command("verify")
 @click.option("--repair", is_flag=True,
-              help="For each orphaned file, also report whether it could safely be linked to its record "
-                   "again (REPAIRABLE): a validly sealed report whose signature names an existing "
-                   "assessment revision that has no archive record. This version only reports it; it "
-                   "does not change any file or row.")
+              help="Also repair each orphaned file: complete the approval it proves (a validly sealed report "
+                   "of an assessment revision still in review, unchanged since, whose approval was "
+                   "interrupted before it was recorded), or else move it to the archive's quarantine/ "
+                   "folder with a note (never deleted). Missing or changed files are only reported.")
 @with_appcontext
 def archive_verify_command(repair: bool) -> None:
     """Check every archived document: the file exists, its sha256 matches the record, its seal is valid
     and its attached answers.json matches the record; list files no record refers to (ORPHANED).
 
-    Exits 1 when anything is wrong. Changes nothing, with or without --repair.
+    Exits 1 when anything is (still) wrong. Without --repair it changes nothing.
     """
     report = check_archive(repair=repair)
     for finding in report.findings:
         click.echo(f"{finding.kind}: {finding.path}: {finding.detail}")
     if report.ok:
-        click.echo(f"OK: {report.documents} archived document(s) verified, no orphaned files")
+        repaired = " after repair" if report.findings else ""
+        click.echo(f"OK{repaired}: {report.documents} archived document(s) verified, no orphaned files")
         return
-    problems = sum(1 for finding in report.findings if finding.kind not in ("REPAIRABLE", "NOT REPAIRABLE"))
-    click.echo(f"FAILED: {problems} problem(s) in {report.documents} archived document(s) and "
+    click.echo(f"FAILED: {len(report.problems)} problem(s) in {report.documents} archived document(s) and "
                f"{report.files} file(s)")
     sys.exit(1)
 
 
 def register(app: Flask) -> None:
-    """Add the integrity commands to ``flask``."""
+    """Add the integrity commands to ``flask``, and backup/restore (which rely on the same guarantees)."""
+    from .backup import backup_command, restore_command
+
     app.cli.add_command(audit_group)
     app.cli.add_command(archive_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import enum
+import hmac
+import secrets
+import unicodedata
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -59,28 +62,72 @@ class User(UserMixin, db.Model):
                                                values_callable=lambda e: [m.value for m in e]))
     language: Mapped[str] = mapped_column(String(5), default="sv")
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of what the session cookie stores (get_id); a new token ends every session issued before it.
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
     def set_password(self, password: str) -> None:
+        """Store the new password's hash and end every session (callers check ``passwords.policy_problem``
+        first). Whoever changes their own password logs the current session in again."""
         from flask import current_app
 
         # scrypt by default; the tests configure a cheaper method so a suite of logins stays fast.
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(self.normalise_password(password), method=method)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        normalised = self.normalise_password(password)
+        if check_password_hash(self.password_hash, normalised):
+            return True
+        # Hashes stored before passwords were normalised (NFKC) were made from the text as typed.
+        return normalised != password and check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        self.session_token = secrets.token_urlsafe(16)
+
+    def deactivate(self) -> None:
+        self.active = False
+        self.end_sessions()
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
         return self.active
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @classmethod
+    def from_session_id(cls, session_id: str) -> User | None:
+        """The user a session belongs to, if that session is still valid: the token matches (no password
+        change or deactivation since) and the user is active. Anything else is an anonymous visitor."""
+        user_id, _, token = (session_id or "").partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(cls, int(user_id))
+        if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+            return None
+        return user
+
+    @staticmethod
+    def normalise_password(password: str) -> str:
+        # NIST SP 800-63B §5.1.1.2: normalise Unicode (NFKC) before hashing, so "ä" typed as one code
+        # point or as "a" + combining diaeresis is the same password.
+        return unicodedata.normalize("NFKC", password)
+
 
 class Assessment(db.Model):
     __tablename__ = "assessments"
-    __table_args__ = (Index("ix_assessments_org_status", "organisation_id", "status"),)
+    __table_args__ = (
+        Index("ix_assessments_org_status", "organisation_id", "status"),
+        # The dashboard lists an organisation's assessments newest first, a page at a time: with this index
+        # the database reads the page's rows in order instead of sorting all of them (benchmarks/scale.py).
+        Index("ix_assessments_org_updated", "organisation_id", "updated_at"),
+        # "Is there a newer revision?" on every approved assessment's overview; without it, a table scan.
+        Index("ix_assessments_previous_revision_id", "previous_revision_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -273,6 +320,8 @@ measure_risks = db.Table(
     "measure_risks",
     db.Column("measure_id", ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True),
     db.Column("risk_id", ForeignKey("risks.id", ondelete="CASCADE"), primary_key=True),
+    # The primary key serves lookups by measure; a risk's measures (the register, the report) need this one.
+    Index("ix_measure_risks_risk_id", "risk_id"),
 )
 
 

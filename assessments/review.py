@@ -11,10 +11,12 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from . import audit
 from .answers import AnswerKey, catalog_of, load_answers
 from .extensions import db
+from .plaintext import require_plain_text
 from .models import (Assessment, DataSubjectViews, DpoAdvice, ReviewComment, Role, SectionVerdict, Status,
                      Submission, User, Verdict, utcnow)
 from .workflow import AUTHOR_ROLES, WorkflowError
@@ -43,6 +45,7 @@ def add_comment(assessment: Assessment, actor: User, body: str, *, question: str
     if not can_comment(actor, assessment):
         raise WorkflowError(_l("You cannot comment on this assessment now."), status_code=403)
     body = (body or "").strip()
+    require_plain_text(body)
     if not body or len(body) > COMMENT_MAX:
         raise WorkflowError(_l("Write a comment (at most 5,000 characters)."), status_code=400)
     if parent is not None:
@@ -79,7 +82,9 @@ class Thread:
 
 def threads(assessment: Assessment) -> dict[tuple[str | None, str], list[Thread]]:
     """Comment threads by (question key or None, platform), oldest first."""
+    # The authors in the same query: a page shows every comment's author (no query per comment).
     comments = db.session.scalars(select(ReviewComment).where(ReviewComment.assessment_id == assessment.id)
+                                  .options(joinedload(ReviewComment.author))
                                   .order_by(ReviewComment.created_at, ReviewComment.id)).all()
     replies: dict[int, list[ReviewComment]] = {}
     for c in comments:
@@ -102,6 +107,7 @@ def set_verdict(assessment: Assessment, actor: User, section_key: str, verdict: 
         value = Verdict(verdict)
     except (KeyError, ValueError):
         raise WorkflowError(_l("Choose one of the alternatives."), status_code=400) from None
+    require_plain_text(note)
     db.session.add(SectionVerdict(assessment_id=assessment.id, section_key=section_key, verdict=value,
                                   note=(note or "").strip()[:COMMENT_MAX] or None, reviewer_id=actor.id))
     audit.record(assessment.organisation_id, "verdict_given", actor=actor, assessment_id=assessment.id,
@@ -111,6 +117,7 @@ def set_verdict(assessment: Assessment, actor: User, section_key: str, verdict: 
 
 def latest_verdicts(assessment: Assessment) -> dict[str, SectionVerdict]:
     rows = db.session.scalars(select(SectionVerdict).where(SectionVerdict.assessment_id == assessment.id)
+                              .options(joinedload(SectionVerdict.reviewer))
                               .order_by(SectionVerdict.created_at, SectionVerdict.id))
     return {row.section_key: row for row in rows}
 
@@ -130,6 +137,7 @@ def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, follo
     if assessment.status in (Status.APPROVED, Status.SUPERSEDED):
         raise WorkflowError(_l("The assessment is approved and can no longer be changed."), status_code=409)
     advice, reason = (advice or "").strip(), (overruled_reason or "").strip()
+    require_plain_text(advice, reason)
     if not advice or len(advice) > TEXT_MAX:
         raise WorkflowError(_l("Write the DPO's advice."), status_code=400)
     if followed not in FOLLOWED:
@@ -157,6 +165,7 @@ def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bo
     if assessment.status in (Status.APPROVED, Status.SUPERSEDED):
         raise WorkflowError(_l("The assessment is approved and can no longer be changed."), status_code=409)
     whose, summary, reason = (whose or "").strip(), (summary or "").strip(), (reason_not_sought or "").strip()
+    require_plain_text(whose, summary, reason)
     if sought is None:
         raise WorkflowError(_l("Say whether the views of data subjects were sought."), status_code=400)
     if sought and not (whose and summary):

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from . import audit, workflow
 from .answers import load_answers
-from .archive import Archive, ArchiveError
+from .archive import Archive, ArchiveError, StoredFile
 from .extensions import db
 from .models import ArchivedDocument, Assessment, Organisation, Signature, Status, User, utcnow
 from .report.document import (SignatureInfo, answers_document, canonical_json, local_time, report_html,
@@ -112,17 +112,15 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
     answers_json = canonical_json(answers_document(assessment, answers))
     answers_sha = sha256_hex(answers_json)
     lang = assessment.language
+    meaning = approval_meaning(assessment)
     with force_locale(lang):
-        meaning = gettext("Reviewed and approved")
         role = role_label(actor.role)
     info = SignatureInfo(signer_name=actor.name, signer_role=role, meaning=meaning, signed_at=utcnow(),
                          registration_number=registration_number or None, seal_subject=seal.subject_name)
     html = report_html(assessment, answers, answers_sha256=answers_sha, signature=info)
     rendered = render_pdf(html, answers_json=answers_json, title=assessment.title, lang=lang)
     stamp_time = local_time(info.signed_at)
-    # The reason binds the signature to this record: id, revision and the hash of answers.json.
-    reason = (f"{meaning}: {assessment.organisation.name}, assessment {assessment.id} "
-              f"revision {assessment.revision}, answers.json sha256 {answers_sha}")
+    reason = approval_reason(assessment, meaning, answers_sha)
     try:
         signed = sign_pdf(
             rendered.data, seal, box=rendered.signature_box,
@@ -151,15 +149,42 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                             status_code=503) from exc
 
     # The file is durable (fsynced, renamed) before any row refers to it.
+    return record_approval(assessment, actor, stored=stored, answers=answers, answers_sha256=answers_sha,
+                           meaning=meaning, signed_at=info.signed_at, certificate_subject=seal.subject_name,
+                           registration_number=registration_number or None)
+
+
+def approval_reason(assessment: Assessment, meaning: str, answers_sha256: str) -> str:
+    """The signature's /Reason. It binds the seal to this record: id, revision and the hash of answers.json
+    (``integrity.parse_reason`` reads it back, e.g. to repair an approval interrupted after archiving)."""
+    return (f"{meaning}: {assessment.organisation.name}, assessment {assessment.id} "
+            f"revision {assessment.revision}, answers.json sha256 {answers_sha256}")
+
+
+def approval_meaning(assessment: Assessment) -> str:
+    """What the signature means, in the assessment's language (as sealed into the document)."""
+    with force_locale(assessment.language):
+        return gettext("Reviewed and approved")
+
+
+def record_approval(assessment: Assessment, actor: User, *, stored: StoredFile, answers: dict,
+                    answers_sha256: str, meaning: str, signed_at, certificate_subject: str,
+                    registration_number: str | None, **audit_details) -> SignedResult:
+    """Write what an approval leaves in the database once its sealed file is durable in the archive: the
+    archive record, the signature, the status (with the audit events of the transition) and the review date.
+
+    Shared by ``sign_approval`` and by ``archive verify --repair``, which completes an approval whose process
+    died between archiving the file and committing (``integrity.repair_orphan``); ``audit_details`` lets the
+    repair say so in the "signed" event. Flushes, never commits.
+    """
     document = ArchivedDocument(organisation_id=assessment.organisation_id, assessment_id=assessment.id,
                                 sha256=stored.sha256, size=stored.size, path=stored.relative_path,
-                                revision=assessment.revision,
-                                answers_sha256=answers_sha)
+                                revision=assessment.revision, answers_sha256=answers_sha256)
     db.session.add(document)
     db.session.flush()
     signature = Signature(assessment_id=assessment.id, revision=assessment.revision, signer_id=actor.id,
                           signer_name=actor.name, signer_role=actor.role.value, meaning=meaning,
-                          signed_at=info.signed_at, certificate_subject=seal.subject_name,
+                          signed_at=signed_at, certificate_subject=certificate_subject,
                           document_id=document.id)
     db.session.add(signature)
     workflow.mark_approved(assessment, actor)
@@ -168,8 +193,8 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
     # The review date is fixed at approval (Art. 35(11)); the dashboard shows it and flags it when due.
     assessment.review_due = conclusion(assessment, answers=answers).review_due
     audit.record(assessment.organisation_id, "signed", actor=actor, assessment_id=assessment.id,
-                 document_sha256=stored.sha256, answers_sha256=answers_sha, revision=assessment.revision,
-                 registration_number=registration_number or None)
+                 document_sha256=stored.sha256, answers_sha256=answers_sha256, revision=assessment.revision,
+                 registration_number=registration_number, **audit_details)
     db.session.flush()
     return SignedResult(document, signature)
 

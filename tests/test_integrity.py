@@ -132,17 +132,25 @@ def test_archive_verify_lists_an_orphaned_file(app, runner, signed_pdf):
     result = runner.invoke(args=["archive", "verify"])
     assert result.exit_code == 1, result.output
     assert f"ORPHANED: {stray.relative_path}: " in result.output
-    # The recorded document is still fine, and nothing is said about repairing without --repair.
+    # The recorded document is still fine, and without --repair nothing is moved.
     assert signed_pdf.name not in result.output
-    assert "REPAIRABLE" not in result.output
+    assert "QUARANTINED" not in result.output
+    assert (Path(app.config["ARCHIVE_DIR"]) / stray.relative_path).is_file()
 
     with_repair = runner.invoke(args=["archive", "verify", "--repair"])
-    assert with_repair.exit_code == 1
-    assert f"NOT REPAIRABLE: {stray.relative_path}: " in with_repair.output
+    assert with_repair.exit_code == 0, with_repair.output
+    assert (f"QUARANTINED: {stray.relative_path}: moved to quarantine/{stray.sha256}.pdf (not linked: the "
+            f"signature is not valid: ") in with_repair.output
+    kept = Path(app.config["ARCHIVE_DIR"]) / "quarantine" / f"{stray.sha256}.pdf"
+    assert kept.read_bytes() == b"%PDF-1.7\n% not referred to by any record\n"
+    assert (kept.parent / f"{kept.name}.txt").is_file()
+    assert runner.invoke(args=["archive", "verify"]).exit_code == 0
 
 
-def test_archive_verify_repair_only_reports_a_sealed_report_that_lost_its_record(app, runner, signed_pdf):
-    """The crash case: the file was archived, the transaction recording it was lost."""
+def test_archive_verify_repair_quarantines_a_sealed_report_whose_assessment_is_no_longer_in_review(
+        app, runner, signed_pdf):
+    """The records of an approved assessment were lost: its file proves no *pending* approval (the
+    assessment is not in review), so it is set aside with the reason, never linked or deleted."""
     with app.app_context():
         row = db.session.scalars(select(ArchivedDocument)).one()
         assessment_id, revision, relative = row.assessment_id, row.revision, row.path
@@ -153,20 +161,32 @@ def test_archive_verify_repair_only_reports_a_sealed_report_that_lost_its_record
 
     plain = runner.invoke(args=["archive", "verify"])
     assert plain.exit_code == 1
-    assert f"ORPHANED: {relative}:" in plain.output and "REPAIRABLE" not in plain.output
+    assert f"ORPHANED: {relative}:" in plain.output and "QUARANTINED" not in plain.output
+    assert signed_pdf.read_bytes() == before  # without --repair nothing moves
 
     result = runner.invoke(args=["archive", "verify", "--repair"])
-    assert result.exit_code == 1, result.output
-    assert (f"REPAIRABLE: {relative}: validly sealed report of assessment {assessment_id} revision {revision}"
-            in result.output)
-    assert "NOT REPAIRABLE" not in result.output
-    # Only reported: no row written, the file untouched.
+    assert result.exit_code == 0, result.output
+    assert (f"QUARANTINED: {relative}: moved to quarantine/{signed_pdf.name} (not linked: assessment "
+            f"{assessment_id} revision {revision} is no longer in review (it is approved))") in result.output
+    assert not signed_pdf.exists()
+    assert (signed_pdf.parent.parent / "quarantine" / signed_pdf.name).read_bytes() == before
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
-    assert signed_pdf.read_bytes() == before
+    audit = runner.invoke(args=["audit", "verify"])
+    assert audit.exit_code == 0, audit.output
 
 
-def test_archive_verify_help_says_repair_changes_nothing(runner):
+def test_archive_verify_repair_leaves_missing_and_changed_files_reported(app, runner, signed_pdf):
+    signed_pdf.unlink()
+    result = runner.invoke(args=["archive", "verify", "--repair"])
+    assert result.exit_code == 1, result.output
+    assert f"MISSING: {signed_pdf.parent.name}/{signed_pdf.name}: " in result.output
+    assert "FAILED: 1 problem(s)" in result.output
+
+
+def test_archive_verify_help_describes_the_repair(runner):
     result = runner.invoke(args=["archive", "verify", "--help"])
     assert result.exit_code == 0
-    assert "--repair" in result.output and "does not change any file or row" in " ".join(result.output.split())
+    text = " ".join(result.output.split())
+    assert "--repair" in text and "quarantine/" in text and "never deleted" in text
+    assert "Without --repair it changes nothing" in text

@@ -20,3 +20,34 @@ def test_session_cookie_is_httponly_and_samesite(client, demo_orgs):
     response = client.post("/login", data={"email": "kommunikator@exempelkommun.example", "password": DEMO_PASSWORD})
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_cookies_are_secure_behind_https(demo_orgs, migrated, tmp_path, seal_dir, monkeypatch):
+    from assessments import create_app
+    from assessments.extensions import db
+    from tests.conftest import DEMO_PASSWORD, _config
+
+    monkeypatch.setenv("KONSEKVENS_HTTPS", "1")
+    app = create_app(_config(migrated, tmp_path, seal_dir))
+    try:
+        assert app.config["REMEMBER_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_HTTPONLY"]
+        assert app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+        response = app.test_client().post("/login", data={"email": "kommunikator@exempelkommun.example",
+                                                          "password": DEMO_PASSWORD}, base_url="https://localhost")
+        assert response.status_code == 302
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_without_https_the_cookie_is_not_marked_secure_and_there_is_no_remember_me_cookie(client, demo_orgs):
+    from tests.conftest import DEMO_PASSWORD
+
+    response = client.post("/login", data={"email": "kommunikator@exempelkommun.example", "password": DEMO_PASSWORD})
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 1 and cookies[0].startswith("session=") and "Secure" not in cookies[0]
+    # No "remember me": the login lasts as long as the browser session (remember_token is never set).
+    assert not any(c.startswith("remember_token=") for c in cookies)

@@ -243,41 +243,38 @@ class _Validator:
                        source=str(path), requirements=tuple((self.requirements or {}).values()),
                        screening_criteria=tuple(self.criteria.values()))
 
-    def requirements_block(self, raw: object, parent: object) -> dict[str, Requirement]:
+    def keyed_items(self, raw: object, path: str, noun: str, allowed: frozenset[str] | set[str],
+                    required: tuple[str, ...], parent: object):
+        """Each mapping of a non-empty list whose items carry a unique ``key``: yields (where, key, item)
+        with ``where`` naming the item for error messages; shared by requirements and screening criteria."""
         if not isinstance(raw, list) or not raw:
-            raise self.fail("requirements", "requirements must be a non-empty list", parent)
-        found: dict[str, Requirement] = {}
+            raise self.fail(path.split(".")[0], f"{path} must be a non-empty list", parent)
+        seen: set[str] = set()
         for index, raw_item in enumerate(raw):
-            where = f"requirements[{index}]"
-            item = self.mapping(raw_item, where, "a requirement", parent)
+            where = f"{path}[{index}]"
+            item = self.mapping(raw_item, where, f"a {noun}", parent)
             key = item.get("key")
             if isinstance(key, str):
                 where = f"{where} (key {key!r})"
-            self.keys(item, where, _REQUIREMENT_KEYS, ("key", "label", "ref"))
+            self.keys(item, where, allowed, required)
             key = self.string(key, where, "key", item, _TAG_RE, "[a-z0-9_]+")
-            if key in found:
-                raise self.fail(where, f"duplicate requirement key {key!r}", item)
-            found[key] = Requirement(key=key, label=self.text(item["label"], where, "label", item),
-                                     ref=self.string(item["ref"], where, "ref", item).strip())
-        return found
+            if key in seen:
+                raise self.fail(where, f"duplicate {noun} key {key!r}", item)
+            seen.add(key)
+            yield where, key, item
+
+    def requirements_block(self, raw: object, parent: object) -> dict[str, Requirement]:
+        return {key: Requirement(key=key, label=self.text(item["label"], where, "label", item),
+                                 ref=self.string(item["ref"], where, "ref", item).strip())
+                for where, key, item in self.keyed_items(raw, "requirements", "requirement",
+                                                         _REQUIREMENT_KEYS, ("key", "label", "ref"), parent)}
 
     def screening_block(self, raw: object, parent: object) -> dict[str, Criterion]:
         block = self.mapping(raw, "screening", "screening", parent)
         self.keys(block, "screening", _SCREENING_KEYS, ("criteria",))
-        raw_criteria = block["criteria"]
-        if not isinstance(raw_criteria, list) or not raw_criteria:
-            raise self.fail("screening", "screening.criteria must be a non-empty list", block)
         found: dict[str, Criterion] = {}
-        for index, raw_item in enumerate(raw_criteria):
-            where = f"screening.criteria[{index}]"
-            item = self.mapping(raw_item, where, "a criterion", block)
-            key = item.get("key")
-            if isinstance(key, str):
-                where = f"{where} (key {key!r})"
-            self.keys(item, where, _CRITERION_KEYS, ("key", "label"))
-            key = self.string(key, where, "key", item, _TAG_RE, "[a-z0-9_]+")
-            if key in found:
-                raise self.fail(where, f"duplicate criterion key {key!r}", item)
+        for where, key, item in self.keyed_items(block["criteria"], "screening.criteria", "criterion",
+                                                 _CRITERION_KEYS, ("key", "label"), block):
             if self.requirements is None or key not in self.requirements:
                 missing = " (the file has no requirements block)" if self.requirements is None else ""
                 raise self.fail(where, f"criterion {key!r} is not declared under requirements{missing}; "

@@ -12,13 +12,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
 from ..answers import catalog_of, load_answers
 from ..extensions import db
 from ..models import (Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Role, Status, User,
                       utcnow)
+from ..plaintext import require_plain_text
 from ..workflow import AUTHOR_ROLES, EDITABLE, WorkflowError
 from .matrix import SCALE, Conclusion, conclude
 from .rules import derive_risks, load_risk_rules
@@ -54,7 +55,10 @@ def sync_risks(assessment: Assessment, actor: User | None = None, answers: dict 
     answers = load_answers(assessment) if answers is None else answers
     derived = {(d.rule.key, d.platform): d for d in derive_risks(
         catalog, rules, answers, assessment.platforms, public_body=assessment.organisation.is_public_body)}
-    existing = {(r.rule_key, r.platform): r for r in risks_of(assessment) if r.rule_key}
+    # Without their measures (risks_of loads them too): only the rule, platform and state are compared here,
+    # and this runs on every save that changes an answer (issue 9).
+    existing = {(r.rule_key, r.platform): r for r in db.session.scalars(
+        select(Risk).where(Risk.assessment_id == assessment.id).order_by(Risk.id)) if r.rule_key}
     for key, found in derived.items():
         risk = existing.get(key)
         triggered = [list(k) for k in found.triggered_by]
@@ -98,6 +102,7 @@ def change_ratings(risk: Risk, assessment: Assessment, actor: User, ratings: dic
     if not changed:
         return 0
     justification = (justification or "").strip()
+    require_plain_text(justification)
     if not justification:
         raise WorkflowError(_l("Say why the rating changes. Nothing was changed."), status_code=400)
     for field, value in changed.items():
@@ -113,6 +118,7 @@ def change_ratings(risk: Risk, assessment: Assessment, actor: User, ratings: dic
 def add_risk(assessment: Assessment, actor: User, *, title: str, description: str, affected: str,
              source: str, ratings: dict[str, Any]) -> Risk:
     _require(actor, assessment)
+    require_plain_text(title, description, affected, source)
     risk = Risk(assessment_id=assessment.id, rule_key=None, platform="", title=title.strip(),
                 description=description.strip(), affected=affected.strip(), source=source.strip(),
                 active=True, triggered_by=[], created_by_id=actor.id,
@@ -127,6 +133,7 @@ def add_risk(assessment: Assessment, actor: User, *, title: str, description: st
 def save_measure(assessment: Assessment, actor: User, *, measure: Measure | None, title: str, owner: str,
                  due_date: date | None, status: str, description: str, risk_ids: list[int]) -> Measure:
     _require(actor, assessment)
+    require_plain_text(title, owner, description)
     own_risks = {r.id: r for r in risks_of(assessment)}
     if not set(risk_ids) <= set(own_risks):
         raise WorkflowError(_l("Choose risks of this assessment."), status_code=400)
@@ -168,6 +175,7 @@ def accept_residual_risk(assessment: Assessment, actor: User, reason: str) -> No
         raise WorkflowError(_l("Only a legal reviewer other than the author can accept the residual risk."),
                             status_code=403)
     reason = (reason or "").strip()
+    require_plain_text(reason)
     if not reason:
         raise WorkflowError(_l("Give the reason for accepting the residual risk."), status_code=400)
     assessment.residual_accepted_reason, assessment.residual_accepted_by_id = reason, actor.id
@@ -219,6 +227,7 @@ def rating_history(risks: list[Risk]) -> dict[int, list[RiskRatingChange]]:
     history: dict[int, list[RiskRatingChange]] = {r.id: [] for r in risks}
     if risks:
         for change in db.session.scalars(select(RiskRatingChange).where(
-                RiskRatingChange.risk_id.in_(list(history))).order_by(RiskRatingChange.changed_at)):
+                RiskRatingChange.risk_id.in_(list(history))).options(joinedload(RiskRatingChange.changed_by))
+                .order_by(RiskRatingChange.changed_at)):
             history[change.risk_id].append(change)
     return history

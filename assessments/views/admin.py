@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from ..catalog import latest_catalog
 from ..catalog.facts import load_platform_facts
 from ..extensions import db
-from ..forms import as_choices
+from ..forms import as_choices, no_control_characters
 from ..models import Role
 from ..platform_facts import effective_facts, is_overridden, save_override
 
@@ -32,14 +32,18 @@ def not_in_future(form, field):
 
 
 class PlatformFactsForm(FlaskForm):
-    eu_entity = StringField(_l("EU contracting entity"), validators=[DataRequired(), Length(max=200)])
+    eu_entity = StringField(_l("EU contracting entity"),
+                            validators=[DataRequired(), Length(max=200), no_control_characters])
     transfer_tool = SelectField(_l("Transfer tool the platform relies on"), validators=[Optional()])
-    transfer_basis = TextAreaField(_l("Transfer basis as reported"), validators=[Optional(), Length(max=2000)])
+    transfer_basis = TextAreaField(_l("Transfer basis as reported"),
+                                   validators=[Optional(strip_whitespace=False), Length(max=2000),
+                                               no_control_characters])
     joint_controller_addendum = RadioField(_l("Joint-controller addendum exists"), validators=[InputRequired()],
                                            choices=as_choices([("yes", _l("Yes")), ("no", _l("No")),
                                                                ("unknown", _l("Unknown"))]))
-    addendum_name = StringField(_l("Name of the addendum"), validators=[Optional(), Length(max=200)])
-    source = StringField(_l("Source"), validators=[DataRequired(), Length(max=500)],
+    addendum_name = StringField(_l("Name of the addendum"),
+                                validators=[Optional(strip_whitespace=False), Length(max=200), no_control_characters])
+    source = StringField(_l("Source"), validators=[DataRequired(), Length(max=500), no_control_characters],
                          description=_l("Where you checked it, e.g. the platform's terms page and its date."))
     verified_on = DateField(_l("Date verified"), validators=[DataRequired(), not_in_future])
 

@@ -1,15 +1,18 @@
 """HTTP for assessments: parse, authorise, call a service, render. Views never touch status or files."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from io import BytesIO
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import answers as answer_service
@@ -27,15 +30,19 @@ from ..revisions import new_revision, newer_revision_exists
 from ..signoff import approve_and_sign, archive
 from ..workflow import WorkflowError
 from .general import render_error
+from .account import account_key
+from .auth import per_account, throttle_message
 
 bp = Blueprint("assessments", __name__)
 
 
-def scoped_assessment(assessment_id: int) -> Assessment:
-    """Every lookup is scoped to the user's organisation: another organisation's id is simply not found."""
+def scoped_assessment(assessment_id: int, *options) -> Assessment:
+    """Every lookup is scoped to the user's organisation: another organisation's id is simply not found.
+    ``options``: loader options for what the page shows of the assessment (e.g. its author)."""
     assessment = db.session.scalars(
         select(Assessment).where(Assessment.id == assessment_id,
-                                 Assessment.organisation_id == current_user.organisation_id)).first()
+                                 Assessment.organisation_id == current_user.organisation_id)
+        .options(*options)).first()
     if assessment is None:
         abort(404)
     return assessment
@@ -75,23 +82,41 @@ def residual_levels(assessment_ids: list[int]) -> dict[int, str]:
     return levels
 
 
-def my_actions(user) -> list[tuple[str, Assessment]]:
-    """What needs this user's action first: to review, to fix, review overdue."""
-    mine = select(Assessment).where(Assessment.organisation_id == user.organisation_id)
-    actions: list[tuple[str, Assessment]] = []
+ACTIONS_SHOWN = 10  # per kind, most urgent first; the rest are one click away in the filtered list
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    kind: str  # review | fix | overdue
+    assessments: list[Assessment]
+    total: int
+    filters: dict[str, str]  # the dashboard filter that lists all of them
+
+
+def my_actions(user) -> list[ActionGroup]:
+    """What needs this user's action first: to review, to fix, review overdue.
+
+    At most ``ACTIONS_SHOWN`` of each kind: an organisation with hundreds waiting for review would
+    otherwise load and render all of them on every visit. The total comes with the rows (a window count),
+    so a group costs one query however many there are."""
+    mine = select(Assessment, func.count().over()).where(Assessment.organisation_id == user.organisation_id)
+    groups: list[ActionGroup] = []
+
+    def add(kind: str, statement, filters: dict[str, str]) -> None:
+        rows = db.session.execute(statement.limit(ACTIONS_SHOWN)).all()
+        if rows:
+            groups.append(ActionGroup(kind, [row[0] for row in rows], rows[0][1], filters))
+
     if user.role is Role.LEGAL:
-        for a in db.session.scalars(mine.where(Assessment.status == Status.IN_REVIEW,
-                                               Assessment.author_id != user.id).order_by(Assessment.submitted_at)):
-            actions.append(("review", a))
+        add("review", mine.where(Assessment.status == Status.IN_REVIEW, Assessment.author_id != user.id)
+            .order_by(Assessment.submitted_at, Assessment.id), {"status": Status.IN_REVIEW.value})
     if user.role in workflow.AUTHOR_ROLES:
-        for a in db.session.scalars(mine.where(Assessment.status == Status.CHANGES_REQUESTED,
-                                               Assessment.author_id == user.id).order_by(Assessment.updated_at)):
-            actions.append(("fix", a))
+        add("fix", mine.where(Assessment.status == Status.CHANGES_REQUESTED, Assessment.author_id == user.id)
+            .order_by(Assessment.updated_at, Assessment.id), {"status": Status.CHANGES_REQUESTED.value})
     if user.role in (Role.LEGAL, Role.DPO, Role.COMMUNICATOR):
-        for a in db.session.scalars(mine.where(Assessment.status == Status.APPROVED,
-                                               Assessment.review_due <= date.today()).order_by(Assessment.review_due)):
-            actions.append(("overdue", a))
-    return actions
+        add("overdue", mine.where(Assessment.status == Status.APPROVED, Assessment.review_due <= date.today())
+            .order_by(Assessment.review_due, Assessment.id), {"overdue": "1"})
+    return groups
 
 
 @bp.get("/")
@@ -114,6 +139,9 @@ def dashboard():
         statement = statement.where(cast(Assessment.platforms, String).like(f'%"{platform}"%'))
     else:
         platform = ""
+    overdue = "1" if request.args.get("overdue") == "1" else ""
+    if overdue:  # approved assessments past their review date (Art. 35(11)), as "needs your action" lists them
+        statement = statement.where(Assessment.status == Status.APPROVED, Assessment.review_due <= date.today())
     if query:
         like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(Assessment.title.ilike(like, escape="\\"))
@@ -122,7 +150,7 @@ def dashboard():
     items = page.items
     return render_template("assessments/dashboard.html", assessments=items, page=page, today=date.today(),
                            can_create=workflow.can_create(current_user), levels=residual_levels([a.id for a in items]),
-                           actions=my_actions(current_user), filters={"status": status, "platform": platform, "q": query},
+                           actions=my_actions(current_user), filters={"status": status, "platform": platform, "q": query, "overdue": overdue},
                            statuses=list(Status), platforms=list(PLATFORMS))
 
 
@@ -159,7 +187,7 @@ def new():
 @bp.get("/assessments/<int:assessment_id>")
 @login_required
 def overview(assessment_id: int):
-    assessment = scoped_assessment(assessment_id)
+    assessment = scoped_assessment(assessment_id, joinedload(Assessment.author))
     answers = load_answers(assessment)
     catalog = catalog_of(assessment)
     document = db.session.scalars(
@@ -182,12 +210,13 @@ def overview(assessment_id: int):
     )
 
 
-def asked_in_step(assessment: Assessment, section, answers: dict) -> list:
+def asked_in_step(assessment: Assessment, section, answers: dict, level: str | None = None) -> list:
     """The slots a step shows. A question whose condition depends on another question of the same step
     is shown (JavaScript may hide it) and only counted when its condition holds; one hidden by an answer
-    in an earlier step, or by the screening outcome, is not asked."""
+    in an earlier step, or by the screening outcome (``level``, computed when not given), is not asked."""
     catalog = catalog_of(assessment)
-    level = screening(assessment, answers).level
+    if level is None:
+        level = screening(assessment, answers).level
     same_step = {q.key for q in section.questions}
     return [s for s in slots(section, assessment.platforms)
             if s.question.show_if is None or s.question.show_if.question in same_step
@@ -209,48 +238,61 @@ def step(assessment_id: int, section_key: str):
         return redirect(url_for(".overview", assessment_id=assessment.id))
     lang = assessment.language
     answers = load_answers(assessment)
-    shown = asked_in_step(assessment, section, answers)
+    # The screening outcome once per set of answers: the questions asked, the progress and the screening
+    # box all depend on it (issue 9).
+    outcome = screening(assessment, answers)
+    shown = asked_in_step(assessment, section, answers, outcome.level)
     index = catalog.section_index(section.key)
     next_section = catalog.sections[index + 1] if index + 1 < len(catalog.sections) else None
-    facts = effective_facts(assessment.organisation_id)
+    organisation_id = assessment.organisation_id
+    suggests = any(q.suggest for q in section.questions)
 
-    def render(form, shown, answers, status=200):
+    @cache
+    def facts() -> dict:
+        # Read only for a page that shows them, and only for a step with questions they suggest answers to:
+        # a save that moves on to the next step needs none (issue 9).
+        return effective_facts(organisation_id) if suggests else {}
+
+    def render(form, shown, answers, outcome, status=200):
         return render_template("assessments/step.html", **step_context(
-            assessment, catalog, section, form, shown, answers, next_section, facts)), status
+            assessment, catalog, section, form, shown, answers, next_section, facts(), outcome)), status
 
     if request.method == "GET":
-        data = {**suggestions(shown, answers, facts, lang), **form_data_from_answers(shown, answers)}
+        data = {**suggestions(shown, answers, facts(), lang), **form_data_from_answers(shown, answers)}
         form = step_form_class(shown, lang, assessment.platform_name)(data={**data, "version": assessment.version})
-        return render(form, shown, answers)
+        return render(form, shown, answers, outcome)
     form = step_form_class(shown, lang, assessment.platform_name)()
     if not form.validate():
-        return render(form, shown, answers, 400)
+        return render(form, shown, answers, outcome, 400)
     submitted = {slot.key: field_value(form[slot.field_name]) for slot in shown}
+    saved = dict(answers)  # brought to what is stored by save_step, instead of loading them again
     try:
-        answer_service.save_step(assessment, section, submitted, current_user, expected_version(form.version.data))
+        answer_service.save_step(assessment, section, submitted, current_user, expected_version(form.version.data),
+                                 answers=saved)
         db.session.commit()
     except (StaleEdit, StaleDataError, IntegrityError):
         # IntegrityError: on SQLite (no row locks) a concurrent first save can still reach the answers'
         # unique constraint; it is the same stale edit, and nothing was written.
         db.session.rollback()
         flash(str(StaleEdit().message), "error")
-        return render(form, shown, answers, 409)
+        return render(form, shown, answers, outcome, 409)
     except WorkflowError as exc:
         return refuse(exc, url_for(".overview", assessment_id=assessment.id))
-    answers = load_answers(assessment)
-    now_shown = asked_in_step(assessment, section, answers)
+    answers = saved
+    outcome = screening(assessment, answers)
+    now_shown = asked_in_step(assessment, section, answers, outcome.level)
     added = [slot for slot in now_shown if slot not in shown]
     if added:
         # An answer made more questions apply (e.g. the screening outcome): ask them on this step.
         flash(_("Saved. Your answers mean that more questions apply on this step."), "info")
-        data = {**suggestions(now_shown, answers, facts, lang), **form_data_from_answers(now_shown, answers)}
+        data = {**suggestions(now_shown, answers, facts(), lang), **form_data_from_answers(now_shown, answers)}
         form = step_form_class(now_shown, lang, assessment.platform_name)(
             formdata=None, data={**data, "version": assessment.version})
-        return render(form, now_shown, answers)
+        return render(form, now_shown, answers, outcome)
     if request.form.get("action") == "later":
         flash(_("Saved. You can continue where you left off."), "success")
         return redirect(url_for(".overview", assessment_id=assessment.id))
-    level = screening(assessment, answers).level
+    level = outcome.level
     missing = [slot for slot in now_shown if slot.question.required
                and applies(catalog, slot.question, slot.platform, answers, level)
                and not answer_service.is_answered(answers.get(slot.key))]
@@ -263,7 +305,7 @@ def step(assessment_id: int, section_key: str):
         form[slot.field_name].errors = [_("Answer this question, or choose \u201cSave and continue later\u201d.")]
     flash(_("Saved, but some questions still need an answer."), "info")
     form.version.data = str(assessment.version)
-    return render(form, shown, answers, 400)
+    return render(form, shown, answers, outcome, 400)
 
 
 def suggestions(shown, answers: dict, facts: dict, lang: str) -> dict:
@@ -278,7 +320,7 @@ def suggestions(shown, answers: dict, facts: dict, lang: str) -> dict:
     return data
 
 
-def step_context(assessment, catalog, section, form, shown, answers, next_section, facts):
+def step_context(assessment, catalog, section, form, shown, answers, next_section, facts, outcome):
     lang = assessment.language
     public = assessment.organisation.is_public_body
     warnings = {}
@@ -291,10 +333,10 @@ def step_context(assessment, catalog, section, form, shown, answers, next_sectio
                  if slot.question.suggest and slot.platform in facts
                  and not answer_service.is_answered(answers.get(slot.key))}
     return dict(assessment=assessment, catalog=catalog, section=section, form=form, slots=shown,
-                progress=progress(assessment, answers), next_section=next_section, lang=lang,
+                progress=progress(assessment, answers, outcome.level), next_section=next_section, lang=lang,
                 warnings=warnings, suggested=suggested, today=date.today(),
                 threads=review.threads(assessment), can_comment=review.can_comment(current_user, assessment),
-                screening=screening(assessment, answers) if section.key == "screening" else None)
+                screening=outcome if section.key == "screening" else None)
 
 
 @bp.post("/assessments/<int:assessment_id>/submit")
@@ -338,7 +380,18 @@ def request_changes(assessment_id: int):
     return redirect(target)
 
 
+def approve_throttled(request_limit):
+    message, wait = throttle_message(request_limit)
+    response = make_response(render_template("errors/error.html", code=429, title=_("Too many attempts"),
+                                             text=message), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @bp.route("/assessments/<int:assessment_id>/approve", methods=["GET", "POST"])
+# Approving re-enters the password (signoff.approve_and_sign): wrong ones count in the same per-account
+# bucket as failed logins, so a stolen session cannot be used to guess the password here instead.
+@per_account(account_key, approve_throttled)
 @login_required
 def approve(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
@@ -361,6 +414,7 @@ def approve(assessment_id: int):
         except WorkflowError as exc:
             db.session.rollback()
             if exc.status_code == 400:  # wrong password: stay on the form
+                g.password_check_failed = True
                 form.password.errors.append(str(exc.message))
                 return render_template("assessments/approve.html", assessment=assessment, form=form,
                                        blockers=blockers), 400

@@ -1,12 +1,18 @@
-"""Log in and out."""
+"""Log in and out; failed logins are throttled."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+import math
+import time
+from datetime import timedelta
+
+from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import format_timedelta, gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms import LoginForm
 from ..models import User
 from .general import safe_next
@@ -14,7 +20,56 @@ from .general import safe_next
 bp = Blueprint("auth", __name__)
 
 
+# --- Throttling (NIST SP 800-63B §5.2.2; the limits and why are in config.py) ---------------------------
+# Only failed password checks count (deduct_when); a throttled request is answered before the view runs, so
+# the password is not checked at all. Counting per submitted address stops many passwords being tried on one
+# account from many machines; counting per client address stops one machine trying many accounts.
+
+def password_check_failed(_response) -> bool:
+    return bool(g.get("password_check_failed"))
+
+
+def submitted_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254] or "-"
+
+
+def throttle_message(request_limit) -> tuple[str, int]:
+    """What to tell the user, and the seconds until the window ends."""
+    wait = max(1, math.ceil(request_limit.window.reset_time - time.time()))
+    minutes = timedelta(minutes=math.ceil(wait / 60))  # "in 2 minutes" rather than a rounded-down 1
+    message = _("Too many failed attempts. For your security you can try again %(when)s.",
+                when=format_timedelta(minutes, granularity="minute", add_direction=True))
+    return message, wait
+
+
+def throttled_response(template: str, form_factory, request_limit, **context):
+    """The page again, with how long to wait, as 429 with Retry-After (RFC 6585 §4)."""
+    message, wait = throttle_message(request_limit)
+    response = make_response(render_template(template, form=form_factory(), throttled=message, **context), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def login_throttled(request_limit):
+    return throttled_response("auth/login.html", LoginForm, request_limit)
+
+
+def per_account(key_func, on_breach):
+    """Failed password checks per account, shared by every page that checks a password (login, change of
+    password): a stolen session gets no more guesses at the password than the login page gives."""
+    return limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_EMAIL"],
+                                scope="failed-password-per-account", key_func=key_func, methods=["POST"],
+                                deduct_when=password_check_failed, on_breach=on_breach)
+
+
+def per_address(on_breach):
+    return limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
+                         methods=["POST"], deduct_when=password_check_failed, on_breach=on_breach)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@per_account(submitted_email, login_throttled)
+@per_address(login_throttled)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("assessments.dashboard"))
@@ -29,6 +84,7 @@ def login():
                 session["lang"] = lang
             login_user(user)
             return redirect(safe_next(request.args.get("next"), url_for("assessments.dashboard")))
+        g.password_check_failed = True
         # One message for unknown user and wrong password: do not reveal which addresses exist.
         form.password.errors.append(_("The email address or the password is not correct."))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from ..extensions import db
+from ..extensions import db, login_manager
 
 bp = Blueprint("general", __name__)
 
@@ -52,6 +52,9 @@ ERROR_TEXT = {
 }
 
 
+RETRY_AFTER_SECONDS = 30  # long enough for a database restart, short enough not to lose the user
+
+
 def render_error(code: int, detail: str | None = None):
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
@@ -67,7 +70,16 @@ def register_errors(app: Flask) -> None:
                                         "and try again; nothing was saved.")))
 
     @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
     def database_unavailable(exc):
-        db.session.rollback()
-        app.logger.error("database error: %s", exc)
-        return render_error(503)
+        # The database is down, unreachable or its file is gone (RFC 9110 § 15.6.4: 503 with Retry-After).
+        # The page must not need the database itself: the user loader and the locale selector would ask it
+        # again for the logged-in user, so this one response is rendered as for an anonymous visitor.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.invalidate()
+        g._login_user = login_manager.anonymous_user()
+        app.logger.error("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        body, code = render_error(503)
+        return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}

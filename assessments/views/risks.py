@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Measure, MeasureStatus, Risk
 from ..report.document import MEASURE_STATUS_LABELS
 from ..risk import service
+from ..risk.matrix import LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
 from ..risk.presenter import present
 from ..workflow import WorkflowError
 from .assessments import refuse, scoped_assessment
@@ -40,7 +41,17 @@ def register(assessment_id: int):
         can_accept=(current_user.role.value == "legal" and assessment.status.value == "in_review"
                     and assessment.author_id != current_user.id),
         number_of={v.risk.id: v.number for v in views}, status_labels=MEASURE_STATUS_LABELS,
-        rating_fields=service.RATING_FIELDS, today=date.today(), changes=service.rating_history(risks))
+        rating_fields=service.RATING_FIELDS, today=date.today(), changes=service.rating_history(risks),
+        **translated_labels())
+
+
+def translated_labels() -> dict[str, dict]:
+    """The rating scales translated once per page. The template context has them as lazy strings, which
+    are translated again at every use: four selects of four options for every risk made a register of
+    200 risks spend most of its time translating the same eight words."""
+    return {name: {key: str(label) for key, label in labels.items()} for name, labels in (
+        ("scale_labels", SCALE_LABELS), ("level_labels", LEVEL_LABELS),
+        ("likelihood_meaning", LIKELIHOOD_MEANING), ("severity_meaning", SEVERITY_MEANING))}
 
 
 def own_risk(assessment, risk_id: int) -> Risk:

@@ -56,9 +56,7 @@ def question(page, field_name: str):
 
 def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_orgs):
     base = live_server
-    # The dashboard's table widens the page on phones; templates/assessments/dashboard.html is not
-    # part of this change (wrap its table in <div class="table-scroll" role="region" tabindex="0">).
-    audit = AxeAudit(known_reflow=frozenset({"dashboard"}))
+    audit = AxeAudit()
     page.set_viewport_size(DESKTOP)
     # A beforeunload prompt (app.js, unsaved changes) must never block the journey's navigation.
     page.on("dialog", lambda dialog: dialog.accept())

@@ -1,0 +1,100 @@
+"""The wizard step's speed-ups (issue 9) change nothing but the time: the answers a save hands on are the
+ones stored, a shared step form class is the one that would be built, the directly written controls are
+WTForms' markup, and the template ``_()`` follows ``force_locale``."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import render_template_string
+from flask_babel import force_locale
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import DateField, EmailField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from assessments.answers import catalog_of, load_answers, save_step, slots
+from assessments.extensions import db
+from assessments.forms import plain_control, step_form_class
+from tests.factories import answered_assessment, reload, user
+
+
+def test_save_step_hands_on_exactly_the_stored_answers(app, demo_orgs):
+    with app.app_context(), app.test_request_context():
+        assessment = answered_assessment()
+        actor = user("kommunikator@exempelkommun.example")
+        section = catalog_of(assessment).section("platform")
+        step = list(slots(section, assessment.platforms))
+        before = load_answers(assessment)
+        text = next(s for s in step if s.question.type == "long_text" and before.get(s.key))
+        date_slot = next(s for s in step if s.question.type == "date")
+        unanswered = next(s for s in step if s.key not in before and s.question.type in ("text", "long_text"))
+        values = {s.key: before.get(s.key) for s in step}
+        values[text.key] = "Ändrad text med \"citat\" & <tecken>"  # changed
+        values[date_slot.key] = None  # cleared
+        values[unanswered.key] = "Nytt svar"  # a new row
+        blank = next(s for s in step if s.key not in before and s.key != unanswered.key)
+        values[blank.key] = ""  # unanswered stays unanswered: no row, no audit event
+        handed_on = dict(before)
+        changed = save_step(assessment, section, values, actor, assessment.version, answers=handed_on)
+        db.session.commit()
+        assert changed == 3
+        assert handed_on == load_answers(reload(assessment.id))
+        assert handed_on[text.key] == values[text.key] and handed_on[date_slot.key] is None
+        assert blank.key not in handed_on
+
+
+def test_a_shared_step_form_class_is_the_one_that_would_be_built(app, demo_orgs):
+    with app.app_context(), app.test_request_context():
+        assessment = answered_assessment()
+        section = catalog_of(assessment).section("platform")
+        step = list(slots(section, assessment.platforms))
+        first = step_form_class(step, "sv", assessment.platform_name)
+        assert step_form_class(list(step), "sv", assessment.platform_name) is first
+        english = step_form_class(step, "en", assessment.platform_name)
+        assert english is not first
+        assert str(english().version.label.text) == "Version"
+        field = next(s for s in step if s.platform == "facebook")
+        assert english()[field.field_name].label.text.endswith("(Facebook)")
+        renamed = step_form_class(step, "sv", lambda platform, lang: f"<{platform}>")
+        assert renamed()[field.field_name].label.text.endswith("(<facebook>)")
+        # A form instance's data and errors stay its own.
+        one, two = first(data={field.field_name: "x"}), first()
+        one[field.field_name].errors = ["fel"]
+        assert two[field.field_name].data != "x" and not two[field.field_name].errors
+
+
+class Controls(FlaskForm):
+    text = StringField(validators=[Optional(), Length(max=500)])
+    long = TextAreaField(validators=[Optional(), Length(max=20_000)])
+    when = DateField(validators=[Optional()])
+    short = StringField(validators=[DataRequired(), Length(min=2, max=5)])
+    email = EmailField()
+
+
+@pytest.mark.parametrize("value", ['x"y<z>&\'', "", "  å \r\n två rader", "<script>alert(1)</script>"])
+def test_directly_written_controls_are_wtforms_markup(app, value):
+    attribute_sets = ({}, {"aria-describedby": "a-hint a-error", "aria-invalid": "true", "dir": "auto"},
+                      {"data_x": 'q"', "dir": "auto"})
+    with app.test_request_context():
+        for form in (Controls(meta={"csrf": False}, data={"text": value, "long": value, "short": value,
+                                                          "when": date(2026, 2, 3)}),
+                     Controls(meta={"csrf": False}, formdata=MultiDict(
+                         {"text": value, "long": value, "short": value, "when": "inte ett datum" + value}))):
+            for name in ("text", "long", "when", "short"):
+                for attrs in attribute_sets:
+                    written = plain_control(form[name], attrs)
+                    assert written == form[name](**attrs)
+            assert plain_control(form.email, {}) is None  # other widgets stay with WTForms
+
+
+def test_template_gettext_follows_force_locale(app):
+    template = ("{{ _('Legal reference') }}|{{ _('%(answered)s answered, %(missing)s missing', answered=1, "
+                "missing='<b>') }}")
+    with app.test_request_context():
+        swedish = render_template_string(template)
+        with force_locale("en"):
+            english = render_template_string(template)
+        again = render_template_string(template)
+    assert swedish == again == "Rättslig hänvisning|1 besvarade, &lt;b&gt; saknas"
+    assert english == "Legal reference|1 answered, &lt;b&gt; missing"
