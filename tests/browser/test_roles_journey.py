@@ -33,7 +33,8 @@ DOMAIN = "exempelkommun.example"
 COMMUNICATOR, LEGAL, DPO, VIEWER = (f"{who}@{DOMAIN}" for who in ("kommunikator", "jurist", "dso", "lasare"))
 PLATFORMS = ["facebook", "instagram"]
 
-PAGE_TYPES = {"accessibility statement", "login", "dashboard", "new assessment", "step with error summary",
+PAGE_TYPES = {"accessibility statement", "login", "dashboard", "change password with errors", "new assessment",
+              "step with error summary",
               "overview", "risk register", "consultation", "approve", "changes", "trail", "verify",
               "step with review comments"} | {f"step {s.key}" for s in latest_catalog().sections}
 
@@ -75,6 +76,15 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     # --- Communicator: create and answer every step --------------------------------------------
     login(page, base, COMMUNICATOR)
     audit.check(page, "dashboard")
+    # The account page from the header; a wrong current password and a short new one: the error summary.
+    page.get_by_role("link", name="Byt lösenord").click()
+    page.wait_for_url(f"{base}/account/password")
+    page.get_by_label("Nuvarande lösenord").fill("inte-mitt-lösenord")
+    page.get_by_label("Nytt lösenord").fill("kort")
+    page.get_by_role("button", name="Byt lösenord").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    audit.check(page, "change password with errors")
+    page.goto(f"{base}/")
     page.get_by_role("link", name="Påbörja en ny bedömning").click()
     audit.check(page, "new assessment")
     page.get_by_label("Titel").fill("Kommunens närvaro på Facebook och Instagram")
