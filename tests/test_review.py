@@ -76,6 +76,31 @@ def test_dpo_advice_needs_the_advice_and_a_reason_when_overruled(app, client, au
         assert db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).first() is None
 
 
+def test_a_refused_consultation_form_keeps_what_was_written(app, client, auth, in_review):
+    """Bad input loses nothing: the page comes back (400) with the text as sent, so it is corrected rather
+    than written again; the other form on the page still shows what is stored."""
+    auth.login(f"jurist@{KOMMUN}")
+    advice = "Begränsa bilder på barn och gå igenom kommentarerna dagligen.\nAnnars: avstå från Instagram."
+    response = client.post(f"/assessments/{in_review}/consultation/dpo",
+                           data={"advice": advice, "followed": "no", "overruled_reason": "", "on_behalf": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "varför rådet inte" in page
+    assert f'name="advice" rows="4">{advice}</textarea>' in page
+    assert 'id="followed-no" name="followed" value="no" checked' in page
+    assert 'name="on_behalf" value="1" checked' in page
+    reason = "Följarna är anonyma; vi frågar i medborgarenkäten 2027."
+    response = client.post(f"/assessments/{in_review}/consultation/data-subjects",
+                           data={"sought": "yes", "whose": "", "summary": reason})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="sought-yes" name="sought" value="yes" checked' in page
+    assert f'name="summary" rows="3">{reason}</textarea>' in page
+    assert f'name="advice" rows="4"></textarea>' in page  # not the refused advice: nothing was stored
+    with app.app_context():
+        assert db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).first() is None
+        assert db.session.scalars(select(DataSubjectViews)
+                                  .where(DataSubjectViews.assessment_id == in_review)).first() is None
+
+
 def test_only_the_dpo_or_legal_records_the_advice(app, client, auth, in_review):
     auth.login(f"kommunikator@{KOMMUN}")
     assert client.post(f"/assessments/{in_review}/consultation/dpo",

@@ -89,12 +89,26 @@ def verdict(assessment_id: int):
 @bp.get("/consultation")
 @login_required
 def consultation(assessment_id: int):
-    assessment = scoped_assessment(assessment_id)
+    return render_consultation(scoped_assessment(assessment_id))
+
+
+def render_consultation(assessment: Assessment, *, sent_form: str = "", status: int = 200):
+    """``sent_form`` ("dpo" or "views"): that form was refused, so it shows what was sent, not what is
+    stored — the user corrects their text instead of writing it again."""
     editable = assessment.status not in (Status.APPROVED, Status.SUPERSEDED)
     return render_template("review/consultation.html", assessment=assessment,
                            advice=review.dpo_advice_of(assessment), views=review.data_subject_views_of(assessment),
                            can_advise=editable and current_user.role in (Role.DPO, Role.LEGAL),
-                           can_record_views=editable and current_user.role in (Role.COMMUNICATOR, Role.LEGAL, Role.DPO))
+                           can_record_views=editable and current_user.role in (Role.COMMUNICATOR, Role.LEGAL, Role.DPO),
+                           sent=request.form if sent_form else None, sent_form=sent_form), status
+
+
+def refuse_consultation(exc: WorkflowError, assessment: Assessment, sent_form: str):
+    if exc.status_code != 400:
+        return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
+    db.session.rollback()
+    flash(str(exc.message), "error")
+    return render_consultation(assessment, sent_form=sent_form, status=400)
 
 
 @bp.post("/consultation/dpo")
@@ -108,7 +122,7 @@ def dpo_advice(assessment_id: int):
                                  on_behalf=form.get("on_behalf") == "1")
         db.session.commit()
     except WorkflowError as exc:
-        return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
+        return refuse_consultation(exc, assessment, "dpo")
     flash(_("The DPO's advice is recorded."), "success")
     return redirect(url_for(".consultation", assessment_id=assessment.id))
 
@@ -125,7 +139,7 @@ def data_subjects(assessment_id: int):
                                          reason_not_sought=form.get("reason_not_sought", ""))
         db.session.commit()
     except WorkflowError as exc:
-        return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
+        return refuse_consultation(exc, assessment, "views")
     flash(_("The data subjects' views are recorded."), "success")
     return redirect(url_for(".consultation", assessment_id=assessment.id))
 
