@@ -66,7 +66,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in chunks (archived reports, backups)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -169,7 +170,7 @@ class Archive:
 
     def _existing(self, final: Path, stored: StoredFile) -> StoredFile:
         try:
-            actual = _sha256_file(final)
+            actual = sha256_file(final)
         except OSError as exc:
             raise _from_oserror(exc, "checking an existing archive file") from exc
         if actual != stored.sha256:

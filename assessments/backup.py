@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import decimal
-import hashlib
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ from sqlalchemy import (Date, DateTime, Enum, Interval, LargeBinary, Numeric, St
                         func, inspect, select, text, type_coerce)
 from sqlalchemy.engine import Connection
 
+from .archive import sha256_file
 from .extensions import db
 
 FORMAT = "konsekvens.backup/1"
@@ -52,7 +52,6 @@ MANIFEST = "manifest.json"
 TABLES_DIR = "tables"
 ARCHIVE_DIR = "archive"
 _BATCH = 500
-_CHUNK = 1 << 20
 
 
 class BackupError(Exception):
@@ -157,14 +156,6 @@ def _alembic_revision(conn: Connection) -> str | None:
 # -- files -----------------------------------------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0))
     try:
@@ -238,7 +229,7 @@ def create_backup(target: Path) -> Summary:
                 os.fsync(out.fileno())
             summary.archive_files += 1
         for relative in _all_files(work):
-            files[relative] = _sha256_file(work / relative)
+            files[relative] = sha256_file(work / relative)
         manifest = {
             "format": FORMAT,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -288,7 +279,7 @@ def read_manifest(source: Path) -> dict:
         problems.append(f"{relative} is not part of the backup")
     for relative in sorted(set(listed) & present):
         path = source / relative
-        if path.is_symlink() or _sha256_file(path) != listed[relative]:
+        if path.is_symlink() or sha256_file(path) != listed[relative]:
             problems.append(f"{relative} does not match its sha256 in the manifest")
     if problems:
         raise BackupError("the backup is damaged, nothing was restored: " + "; ".join(problems))

@@ -132,8 +132,8 @@ def users_of(org_id: int) -> dict[str, User]:
 def build_from_demo(name: str, org_id: int, *, platforms: list[str] | None = None, long_answers: bool = False,
                     title: str | None = None) -> Assessment:
     """One assessment through the real services (answers, derived risks, demo measures, consultation)."""
-    from assessments.demo import load_demo_assessment, record_consultation
-    from assessments.risk.service import risks_of, save_measure, sync_risks
+    from assessments.demo import add_demo_measures, load_demo_assessment, record_consultation
+    from assessments.risk.service import sync_risks
 
     spec = load_demo_assessment(name)
     people = users_of(org_id)
@@ -161,12 +161,7 @@ def build_from_demo(name: str, org_id: int, *, platforms: list[str] | None = Non
                                   updated_by_id=author.id))
     db.session.flush()
     sync_risks(assessment, author)
-    by_rule = {r.rule_key: r.id for r in risks_of(assessment)}
-    for measure in spec.get("measures", []):
-        save_measure(assessment, author, measure=None, title=measure["title"], owner=measure["owner"],
-                     due_date=measure.get("due"), status=measure.get("status", "planned"),
-                     description=measure.get("description", ""),
-                     risk_ids=[by_rule[k] for k in measure.get("risks", []) if k in by_rule])
+    add_demo_measures(assessment, author, spec)
     record_consultation(assessment, spec)
     db.session.flush()
     return assessment

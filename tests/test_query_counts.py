@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from assessments import workflow
 from assessments.catalog import PLATFORMS
@@ -19,26 +19,10 @@ from assessments.models import (Answer, Assessment, Measure, ReviewComment, Risk
                                 SectionVerdict, Status, Submission, User, Verdict)
 from assessments.risk.service import risks_of, sync_risks
 from tests.factories import answered_assessment, organisation, user
+from tests.queries import count_queries
 
 KOMMUN = "exempelkommun.example"
 PEOPLE = ("kommunikator", "jurist", "dso", "admin", "lasare", "jurist2")
-
-
-def count_queries(app, client, path: str) -> tuple[int, str]:
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert response.status_code == 200, (path, response.status_code)
-    return len(statements), response.get_data(as_text=True)
 
 
 def second_legal_reviewer() -> User:

@@ -121,18 +121,24 @@ def create_demo_assessment(name: str) -> Assessment:
             db.session.add(Answer(assessment_id=assessment.id, question_key=key, platform=platform,
                                   value=item, updated_by_id=author.id))
     db.session.flush()
-    from ..risk.service import save_measure, sync_risks
+    from ..risk.service import sync_risks
 
     sync_risks(assessment, author)
-    # Demo measures (optional in the file): each names the rule keys of the risks it addresses.
+    add_demo_measures(assessment, author, spec)
+    record_consultation(assessment, spec)
+    return assessment
+
+
+def add_demo_measures(assessment: Assessment, author: User, spec: dict) -> None:
+    """The demo's measures (optional in the file): each names the rule keys of the risks it addresses."""
+    from ..risk.service import save_measure
+
     by_rule = {r.rule_key: r.id for r in assessment_risks(assessment)}
     for measure in spec.get("measures", []):
         save_measure(assessment, author, measure=None, title=measure["title"], owner=measure["owner"],
                      due_date=measure.get("due"), status=measure.get("status", "planned"),
                      description=measure.get("description", ""),
                      risk_ids=[by_rule[k] for k in measure.get("risks", []) if k in by_rule])
-    record_consultation(assessment, spec)
-    return assessment
 
 
 FOLLOWED = {"followed": "yes", "partly": "partly", "not_followed": "no"}
