@@ -137,7 +137,7 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from .catalog import platform_label
-    from .risk.matrix import LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
+    from .risk.matrix import HIGH_POLICY, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING, level
     from .roles import role_label, status_label
 
     from .forms import plain_choices, plain_control
@@ -147,10 +147,12 @@ def register_template_helpers(app: Flask) -> None:
     from .answers import text_direction
 
     app.add_template_filter(text_direction)  # dir= of user-written text, also in the PDF (WeasyPrint)
+    # The heat maps colour each cell by the one policy of what is high (risk.matrix.HIGH_CELLS).
+    app.add_template_global(level, "risk_level")
 
     @app.context_processor
     def inject() -> dict:
         return {"current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
                 "role_label": role_label, "status_label": status_label, "scale_labels": SCALE_LABELS,
                 "level_labels": LEVEL_LABELS, "likelihood_meaning": LIKELIHOOD_MEANING,
-                "severity_meaning": SEVERITY_MEANING}
+                "severity_meaning": SEVERITY_MEANING, "high_policy": HIGH_POLICY}

@@ -59,7 +59,7 @@ Export and import format ``konsekvens.assessment/1``
       ],
       "measures": [
         {"title": "…", "description": "…" | null, "owner": "…", "due_date": "YYYY-MM-DD" | null,
-         "status": "planned" | "in_progress" | "done", "risks": ["R1", …]}
+         "status": "planned" | "in_progress" | "done" | "cancelled", "risks": ["R1", …]}
       ]
     }
 
@@ -68,7 +68,10 @@ each platform's repetition). ``platform`` is null exactly for questions not aske
 have the catalogue's types (text, an option value, a list of option values, an ISO date). On import a
 null, empty text or empty list means "not answered" and stores nothing.
 
-Risks: in register order; ``ref`` is the register number (R1, R2 …, as in the register and the PDF).
+Risks: in register order; ``ref`` is the register number (R1, R2 …, as in the register and the PDF), which
+an import keeps. Treatment decisions are not exported: a new draft is decided anew. A residual rating lower
+than the inherent one is imported only where the file links a decided measure (not cancelled, with an owner
+and a due date) to the risk; otherwise it is set to the inherent rating, as in the register.
 A *free-form* risk (``rule`` null) carries its own title (required), description, affected and source.
 A *derived* risk names the rule that proposed it; its texts are exported in the assessment's language for
 the reader but ignored on import (the rule supplies them), and only the ratings are taken: the import
@@ -114,7 +117,7 @@ from .report.document import local_time, sha256_hex
 from .report.verification import attached_files
 from .risk.matrix import SCALE
 from .risk.rules import RiskRule, load_risk_rules
-from .risk.service import RATING_FIELDS, measures_of, risks_of, sync_risks
+from .risk.service import RATING_FIELDS, enforce_decided_measures, measures_of, risks_of, sync_risks
 from .roles import ROLE_LABELS
 from .workflow import WorkflowError
 
@@ -878,9 +881,10 @@ def import_assessment(data: bytes, actor: User, *, filename: str | None = None) 
         db.session.add(Answer(assessment_id=assessment.id, question_key=key, platform=platform, value=value,
                               updated_by_id=actor.id))
     by_ref: dict[str, Risk] = {}
-    for spec in plan.risks:
+    numbers = _risk_numbers([spec.ref for spec in plan.risks])
+    for spec, number in zip(plan.risks, numbers):
         derived = spec.rule is not None
-        risk = Risk(assessment_id=assessment.id, rule_key=spec.rule, platform=spec.platform,
+        risk = Risk(assessment_id=assessment.id, number=number, rule_key=spec.rule, platform=spec.platform,
                     title=None if derived else spec.title,
                     description=None if derived else spec.description,
                     affected=None if derived else spec.affected,
@@ -899,7 +903,25 @@ def import_assessment(data: bytes, actor: User, *, filename: str | None = None) 
                  catalogue=f"{catalog.id}-{catalog.version}", format=FORMAT, sha256=sha256_hex(data),
                  filename=(filename or "")[:200] or None, answers=len(plan.answers), risks=len(plan.risks),
                  measures=len(plan.measures))
-    # Free-form risks follow the file; derived ones follow the imported answers (Art. 35(7)(c)).
+    # Free-form risks follow the file; derived ones follow the imported answers (Art. 35(7)(c)); a residual
+    # rating below the inherent one stays only where the file links a decided measure to the risk.
     sync_risks(assessment, actor)
-    db.session.flush()
+    enforce_decided_measures(assessment, actor)
     return assessment
+
+
+def _risk_numbers(refs: list[str]) -> list[int]:
+    """Keep the file's R-numbers ("R12" stays R12, so references in the text still hold); any other
+    reference gets the next free number after them."""
+    wanted = [int(ref[1:]) if re.fullmatch(r"R[1-9][0-9]{0,5}", ref) else None for ref in refs]
+    taken = {n for n in wanted if n is not None}
+    if len(taken) != sum(n is not None for n in wanted):
+        wanted, taken = [None] * len(refs), set()
+    following = max(taken, default=0)
+    numbers = []
+    for number in wanted:
+        if number is None:
+            following += 1
+            number = following
+        numbers.append(number)
+    return numbers

@@ -94,6 +94,9 @@ class ApproveForm(FlaskForm):
     registration_number = StringField(_l("Registration number (diarienummer), if any"),
                                       validators=[Optional(strip_whitespace=False), Length(max=64),
                                                   no_control_characters])
+    # Asked only when the conclusion needs it (prior consultation, or a transfer that may not take place);
+    # the view names the outcome in the label and requires the box then.
+    confirm_conclusion = BooleanField(_l("I approve with this conclusion."))
 
 
 def _known_choices(form, field):

@@ -204,7 +204,7 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     from .report.document import answers_document, canonical_json, sha256_hex
     from .report.seal import SealError, load_certificate
     from .report.verification import verify_pdf
-    from .review import approval_blockers
+    from .approval import approval_blockers, independence_problems
     from .signoff import approval_meaning, approval_reason, seal_paths
     from .workflow import can_approve
 
@@ -260,11 +260,11 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
         raise refuse(f"the signer {report.name!r} is {len(signers)} legal reviewers of "
                      f"{assessment.organisation.name}, not exactly one")
     signer = signers[0]
-    if not can_approve(signer, assessment):
+    if not can_approve(signer, assessment) or independence_problems(assessment, signer):
         raise refuse(f"{signer.email} may not approve {where}")
     blockers = approval_blockers(assessment)
     if blockers:
-        raise refuse(f"approval of {where} is blocked: " + " ".join(str(b) for b in blockers))
+        raise refuse(f"approval of {where} is blocked: " + " ".join(b.message for b in blockers))
     return _Approval(assessment, signer, data, answers, answers_sha, meaning,
                      own.signing_time, own.signer_subject or "")
 

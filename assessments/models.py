@@ -325,18 +325,30 @@ measure_risks = db.Table(
 )
 
 
+class Treatment(str, enum.Enum):
+    """What the organisation decided to do about a risk (ISO 31000's risk treatment, as the CNIL method
+    asks): lower it with measures, stop what causes it, or live with it for a stated reason."""
+
+    REDUCE = "reduce"  # with at least one decided measure
+    AVOID = "avoid"  # stop or leave the platform or the feature (or use it without personal data)
+    ACCEPT = "accept"  # with the reason, and who accepted it
+
+
 class Risk(db.Model):
     """A risk to people (Art. 35(7)(c)), proposed by a rule (``rule_key``) or written by hand.
 
     A derived risk whose rule stops holding is kept inactive, never deleted, so what legal wrote about
-    it survives an answer changing back and forth.
+    it survives an answer changing back and forth. ``number`` is its R-number, given once and never
+    reused within the assessment (and kept by later revisions), so "see R12" always means the same risk.
     """
 
     __tablename__ = "risks"
-    __table_args__ = (UniqueConstraint("assessment_id", "rule_key", "platform"),)
+    __table_args__ = (UniqueConstraint("assessment_id", "rule_key", "platform"),
+                      UniqueConstraint("assessment_id", "number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
     rule_key: Mapped[str | None] = mapped_column(String(64))  # None: a free-form risk
     platform: Mapped[str] = mapped_column(String(32), default="")
     title: Mapped[str | None] = mapped_column(String(300))  # free-form risks; derived ones take the rule's
@@ -351,12 +363,20 @@ class Risk(db.Model):
     residual_severity: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    treatment: Mapped[Treatment | None] = mapped_column(
+        db.Enum(Treatment, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]))
+    treatment_reason: Mapped[str | None] = mapped_column(Text)
+    treatment_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    treatment_at: Mapped[datetime | None]
 
     measures: Mapped[list[Measure]] = relationship(secondary=measure_risks, back_populates="risks")
+    treatment_by: Mapped[User | None] = relationship(foreign_keys=[treatment_by_id])
 
 
 class RiskRatingChange(db.Model):
-    """Who changed which rating, when, and why (legal must justify every change)."""
+    """Who changed which rating, when, and why (legal must justify every change). ``changed_by_id`` is
+    None for a change the tool made itself, e.g. a residual rating set back to the inherent one when the
+    last decided measure behind it went away."""
 
     __tablename__ = "risk_rating_changes"
 
@@ -366,16 +386,17 @@ class RiskRatingChange(db.Model):
     old: Mapped[int]
     new: Mapped[int]
     justification: Mapped[str] = mapped_column(Text)
-    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    changed_by: Mapped[User] = relationship()
+    changed_by: Mapped[User | None] = relationship()
 
 
 class MeasureStatus(str, enum.Enum):
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"
     DONE = "done"
+    CANCELLED = "cancelled"  # kept in the action plan's history; lowers no risk
 
 
 class Measure(db.Model):
@@ -395,6 +416,25 @@ class Measure(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     risks: Mapped[list[Risk]] = relationship(secondary=measure_risks, back_populates="measures")
+
+
+class PriorConsultation(db.Model):
+    """Art. 36: the record of a prior consultation with IMY, when a residual risk of lawful processing
+    stays high. It may be completed after approval (IMY answers within eight weeks, Art. 36(2)); the
+    processing must not start or continue until IMY has answered."""
+
+    __tablename__ = "prior_consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), unique=True)
+    requested_on: Mapped[date | None]
+    imy_case_number: Mapped[str | None] = mapped_column(String(64))
+    answered_on: Mapped[date | None]
+    imy_advice: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recorded_by: Mapped[User] = relationship()
 
 
 class PlatformFactOverride(db.Model):

@@ -1,7 +1,7 @@
 """Review: comments, verdicts per section, the DPO's advice, data subjects' views, what changed.
 
 Art. 35(2): the controller seeks the DPO's advice; Art. 35(9): the views of data subjects where
-appropriate. Both must be on record before approval (see ``approval_blockers``). Services flush and
+appropriate. Both must be on record before approval (``approval.approval_blockers``). Services flush and
 audit, never commit.
 """
 from __future__ import annotations
@@ -192,17 +192,6 @@ def dpo_advice_of(assessment: Assessment) -> DpoAdvice | None:
 
 def data_subject_views_of(assessment: Assessment) -> DataSubjectViews | None:
     return db.session.scalars(select(DataSubjectViews).where(DataSubjectViews.assessment_id == assessment.id)).first()
-
-
-def approval_blockers(assessment: Assessment) -> list[str]:
-    """What must be on record before approval (Art. 35(2) and 35(9))."""
-    blockers = []
-    if dpo_advice_of(assessment) is None:
-        blockers.append(str(_l("The DPO's advice is not recorded (Art. 35(2)).")))
-    if data_subject_views_of(assessment) is None:
-        blockers.append(str(_l("The data subjects' views, or why they were not sought, are not recorded "
-                               "(Art. 35(9)).")))
-    return blockers
 
 
 def snapshot_submission(assessment: Assessment, actor: User) -> Submission:

@@ -92,15 +92,20 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                   registration_number: str | None = None) -> SignedResult:
     """The sealing core, after authentication: the web view re-authenticates first; the ``demo`` CLI
     command, run by the operator on the server, calls this directly."""
-    from .review import approval_blockers
+    from .approval import approval_blockers, independence_problems
 
     if not workflow.can_approve(actor, assessment):
         if assessment.status is Status.APPROVED:
             raise WorkflowError(_l("This assessment has already been approved and signed."))
         raise WorkflowError(_l("Only a legal reviewer other than the author may approve."), status_code=403)
+    problems = independence_problems(assessment, actor)
+    if problems:
+        raise WorkflowError(_l("You may not approve this assessment: %(why)s Another legal reviewer must approve "
+                               "it.", why=" ".join(problems)), status_code=403)
     blockers = approval_blockers(assessment)
     if blockers:
-        raise WorkflowError(_l("Approval is not possible yet: %(missing)s", missing=" ".join(blockers)))
+        raise WorkflowError(_l("Approval is not possible yet: %(missing)s",
+                               missing=" ".join(b.message for b in blockers)))
     _claim(assessment, expected_version)
 
     try:
@@ -162,8 +167,14 @@ def approval_reason(assessment: Assessment, meaning: str, answers_sha256: str) -
 
 
 def approval_meaning(assessment: Assessment) -> str:
-    """What the signature means, in the assessment's language (as sealed into the document)."""
+    """What the signature means, in the assessment's language (as sealed into the document). When prior
+    consultation is required, the approval is conditional: the processing must not start or continue until
+    IMY has answered (Art. 36(1)–(2))."""
+    from .risk.service import conclusion
+
     with force_locale(assessment.language):
+        if conclusion(assessment).prior_consultation_required:
+            return gettext("Reviewed and approved on condition of prior consultation with IMY (Art. 36)")
         return gettext("Reviewed and approved")
 
 

@@ -67,7 +67,8 @@ def build(tmp: Path) -> int:
                                      title="Exempelkommun i alla kanaler")
         people = list(db.session.scalars(select(User).where(User.organisation_id == org.id)))
         for n in range(3):  # the organisation's own risks, on top of the derived ones
-            db.session.add(Risk(assessment_id=assessment.id, rule_key=None, platform="", title=f"Egen risk {n + 1}",
+            db.session.add(Risk(assessment_id=assessment.id, number=100 + n, rule_key=None, platform="",
+                                title=f"Egen risk {n + 1}",
                                 description=LONG, affected="Följare och kommentatorer", source="Intervju",
                                 active=True, triggered_by=[], inherent_likelihood=rng.randint(2, 4),
                                 inherent_severity=rng.randint(2, 4), residual_likelihood=rng.randint(1, 2),

@@ -368,7 +368,7 @@ def make_heavy(template_name: str, org_id: int, status: Status, rng: random.Rand
                                      parent_id=c.id, author_id=rng.choice(names).id, body=f"Svar {i}", created_at=now)
                        for c in comments for i in range(2))
     for n in range(40):  # free-form risks
-        db.session.add(Risk(assessment_id=assessment.id, rule_key=None, platform="", title=f"Egen risk {n}",
+        db.session.add(Risk(assessment_id=assessment.id, number=100 + n, rule_key=None, platform="", title=f"Egen risk {n}",
                             description=LONG, affected="Följare", source="Intervju", active=True, triggered_by=[],
                             inherent_likelihood=rng.randint(1, 4), inherent_severity=rng.randint(1, 4),
                             residual_likelihood=rng.randint(1, 4), residual_severity=rng.randint(1, 4)))

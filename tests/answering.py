@@ -43,3 +43,23 @@ def answer_all(client, assessment_id: int, demo: str, platforms: list[str]) -> N
         response = client.post(url, data={**step_data(demo, section.key, platforms),
                                           "version": version_of(page.get_data(as_text=True)), "action": "next"})
         assert response.status_code == 302, (section.key, response.get_data(as_text=True)[:3000])
+
+
+def decide_every_risk(client, assessment_id: int, *, title: str = "Rutiner och behörigheter ses över") -> list[int]:
+    """Through the risk register, as an author: one decided measure (owner, due date) linked to every active
+    risk, the rule's proposed residual rating adopted with it where there is one, and each risk treated
+    "reduce". Returns the risks' ids."""
+    page = client.get(f"/assessments/{assessment_id}/risks").get_data(as_text=True)
+    risk_ids = [int(n) for n in re.findall(r'<section class="risk" id="risk-(\d+)"', page)]
+    response = client.post(f"/assessments/{assessment_id}/measures", data={
+        "title": title, "owner": "Kommunikationschef", "due_date": "2027-03-31", "status": "planned",
+        "risks": [str(i) for i in risk_ids]})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    page = client.get(f"/assessments/{assessment_id}/risks").get_data(as_text=True)  # now with "adopt"
+    for risk_id in risk_ids:
+        if f'/risks/{risk_id}/adopt"' in page:
+            assert client.post(f"/assessments/{assessment_id}/risks/{risk_id}/adopt").status_code == 302
+        response = client.post(f"/assessments/{assessment_id}/risks/{risk_id}/treatment",
+                               data={"treatment": "reduce"})
+        assert response.status_code == 302
+    return risk_ids

@@ -127,6 +127,11 @@ MATRIX: dict[tuple[str, str], Access] = {
                                                           "status": "planned"},
                                            foreign_form={"risks": "risk"}),
     ("risks.accept_residual", "POST"): Access(REVIEWER, IN_REVIEW, data={"reason": "Åtgärderna räcker."}),
+    ("risks.set_treatment", "POST"): Access(AUTHORS, data={"treatment": "accept", "reason": "Nyttan väger tyngre."}),
+    ("risks.adopt_proposal", "POST"): Access(AUTHORS),
+    # The Art. 36 record is kept by legal and the DPO, also after approval (IMY answers later).
+    ("risks.record_prior_consultation", "POST"): Access(ADVISERS, APPROVED, data={
+        "requested_on": date.today().isoformat(), "imy_case_number": "IMY-2026-1"}),
 }
 
 # URL parameters that are not ids of the organisation's records.
@@ -191,7 +196,7 @@ def _user(email: str):
     return user(email)
 
 
-def _bring_to(assessment: Assessment, state: Status, domain: str) -> None:
+def _bring_to(assessment: Assessment, state: Status, domain: str, comment) -> None:
     if state is DRAFT:
         return
     workflow.submit_for_review(assessment, _user(f"kommunikator@{domain}"))
@@ -199,6 +204,8 @@ def _bring_to(assessment: Assessment, state: Status, domain: str) -> None:
     if state is APPROVED:
         from assessments.signoff import sign_approval
 
+        # An open review comment blocks approval: it is answered first.
+        review.resolve_comment(assessment, _user(f"jurist@{domain}"), comment)
         sign_approval(assessment, _user(f"jurist@{domain}"), expected_version=assessment.version)
 
 
@@ -213,7 +220,7 @@ def _make(app, demo: str, domain: str, state: Status) -> dict[str, int]:
         measure = db.session.scalars(select(Measure).where(Measure.assessment_id == assessment.id)
                                      .order_by(Measure.id)).first()
         assert risk is not None and measure is not None, f"the demo {demo} has no risk or no measure"
-        _bring_to(assessment, state, domain)
+        _bring_to(assessment, state, domain, comment)
         db.session.commit()
         return {"assessment": assessment.id, "comment": comment.id, "risk": risk.id, "measure": measure.id}
 

@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -60,11 +60,14 @@ def draft_id(app, demo_orgs) -> int:
                                      description="Någon tar över sidan.", affected="Följare",
                                      source="Obehörig", ratings=RATINGS)
         derived = next(r for r in risk_service.risks_of(assessment) if r.rule_key)
+        # A lower residual rating rests on a decided measure: the measure first, then the ratings.
+        risk_service.save_measure(assessment, author, measure=None, title="Utbilda kommunikatörerna",
+                                  owner="Kommunikationschef", due_date=date(2027, 3, 31), status="planned",
+                                  description="Två timmar per termin.", risk_ids=[free.id, derived.id])
+        risk_service.change_ratings(free, assessment, author, {"residual_likelihood": 2, "residual_severity": 3},
+                                    "Utbildningen gör en kapning svårare och mindre skadlig.")
         risk_service.change_ratings(derived, assessment, author, {"residual_likelihood": 1},
                                     "Tvåstegsverifiering är införd.")
-        risk_service.save_measure(assessment, author, measure=None, title="Utbilda kommunikatörerna",
-                                  owner="Kommunikationschef", due_date=None, status="planned",
-                                  description="Två timmar per termin.", risk_ids=[free.id, derived.id])
         db.session.commit()
         return assessment.id
 

@@ -12,7 +12,7 @@ from assessments.extensions import db
 from assessments.models import Answer, ArchivedDocument, Assessment, AuditEvent, Signature, Status
 from assessments.report.seal import load_certificate
 from assessments.report.verification import attached_files, verify_pdf
-from tests.answering import answer_all, latest_demo, step_data, version_of
+from tests.answering import answer_all, decide_every_risk, latest_demo, step_data, version_of
 from tests.conftest import DEMO_PASSWORD
 
 KOMMUN = "exempelkommun.example"
@@ -50,6 +50,7 @@ def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
     auth.login(f"kommunikator@{KOMMUN}")
     assessment_id = create(client)
     answer_all(client, assessment_id, latest_demo(), ["facebook", "instagram"])
+    assert decide_every_risk(client, assessment_id)
     assert client.post(f"/assessments/{assessment_id}/consultation/data-subjects", data={
         "sought": "no", "reason_not_sought": "Följarna är anonyma; vi frågar i medborgarenkäten."}).status_code == 302
     assert client.post(f"/assessments/{assessment_id}/submit").status_code == 302

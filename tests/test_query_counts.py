@@ -75,7 +75,7 @@ def a_lot(assessment_id: int) -> None:
                                          platform=thread.platform, parent_id=thread.id,
                                          author_id=people[(n + m + 1) % len(people)].id, body=f"Svar {n}.{m}"))
     for n in range(15):
-        db.session.add(Risk(assessment_id=assessment.id, title=f"Egen risk {n}", platform="", active=n % 5 != 0,
+        db.session.add(Risk(assessment_id=assessment.id, number=100 + n, title=f"Egen risk {n}", platform="", active=n % 5 != 0,
                             triggered_by=[], created_by_id=people[n % len(people)].id, inherent_likelihood=3,
                             inherent_severity=3, residual_likelihood=2, residual_severity=2))
     db.session.flush()

@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import pytest
+from flask_babel import force_locale
 from pypdf import PdfReader
 
 from assessments import workflow
@@ -81,6 +82,27 @@ def test_every_part_and_every_answer_is_in_the_signed_report(app, demo_orgs, nam
                 for fragment in rendered_answer(slot.question, value, lang):
                     # pypdf may join or split words at line ends; compare without spaces.
                     assert fragment.replace(" ", "") in compact, (slot.key, fragment)
+        # The PDF agrees with the register: each active risk with its R-number, ratings, treatment and,
+        # where the residual is lower than the inherent rating, the justification naming its measures.
+        from assessments.report.document import TREATMENT_LABELS
+        from assessments.risk import service
+        from assessments.risk.presenter import present
+
+        risks = service.risks_of(assessment)
+        history = service.rating_history(risks)
+        with force_locale(lang):
+            treatments = {t: str(label) for t, label in TREATMENT_LABELS.items()}
+        for view in present(assessment, risks):
+            risk = view.risk
+            if not risk.active:
+                continue
+            row = compact[compact.index((view.number + view.title).replace(" ", "")[:40]):]
+            row = row[:row.index(f"{risk.residual_likelihood}×{risk.residual_severity}") + 3]
+            assert f"{risk.inherent_likelihood}×{risk.inherent_severity}" in row, view.number
+            assert treatments[risk.treatment].replace(" ", "") in row, view.number
+            if service.lowered(risk):
+                why = history[risk.id][-1].justification
+                assert why.replace(" ", "")[:60] in row, view.number
     total = len(reader.pages)
     for number, page in enumerate(pages, start=1):
         assert FOOTER[lang].format(number, total) in page, f"page {number}"

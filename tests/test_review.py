@@ -10,7 +10,7 @@ from assessments import workflow
 from assessments.extensions import db
 from assessments.models import (Assessment, AuditEvent, DataSubjectViews, DpoAdvice, ReviewComment,
                                 SectionVerdict, Status)
-from assessments.review import approval_blockers
+from assessments.approval import approval_blockers
 from tests.answering import latest_demo, step_data, version_of
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import answered_assessment, user
@@ -58,6 +58,15 @@ def test_approval_is_impossible_until_dpo_advice_and_data_subject_views_are_on_r
         assert len(approval_blockers(db.session.get(Assessment, in_review))) == 1
     client.post(f"/assessments/{in_review}/consultation/data-subjects",
                 data={"sought": "yes", "whose": "Medborgarpanelen", "summary": "Positiva."})
+    # Having recorded the DPO's advice on the DPO's behalf, legal is not the independent approver.
+    refused_page = client.get(f"/assessments/{in_review}/approve")
+    assert refused_page.status_code == 403
+    assert "för dataskyddsombudets räkning" in refused_page.get_data(as_text=True)
+    auth.logout()
+    auth.login(f"dso@{KOMMUN}")
+    client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Ok.", "followed": "yes"})
+    auth.logout()
+    auth.login(f"jurist@{KOMMUN}")
     page = client.get(f"/assessments/{in_review}/approve").get_data(as_text=True)
     client.post(f"/assessments/{in_review}/approve", data={**APPROVE, "version": version_of(page)})
     assert status(app, in_review) is Status.APPROVED

@@ -37,18 +37,26 @@ def manual_risk(app, assessment_id, title="Konto kapas via gammal e-postadress")
                                                      Risk.title == title)).one()
 
 
-def test_free_form_risk_is_added_with_its_ratings(app, client, auth, draft_id):
+def add_measure(client, assessment_id, risk_ids, title="Tvåstegsverifiering för alla konton", **fields):
+    """A decided measure: an owner and a due date, linked to the risks."""
+    return client.post(f"/assessments/{assessment_id}/measures", data={
+        "title": title, "owner": "Kommunikationschefen", "due_date": "2027-01-31", "status": "planned",
+        "risks": [str(i) for i in risk_ids], **fields})
+
+
+def test_free_form_risk_starts_with_residual_equal_to_inherent(app, client, auth, draft_id):
     auth.login(f"kommunikator@{KOMMUN}")
     assert add_risk(client, draft_id).status_code == 302
     risk = manual_risk(app, draft_id)
+    # The residual ratings in the form are ignored: without a measure the residual risk is the inherent one.
     assert (risk.inherent_likelihood, risk.inherent_severity, risk.residual_likelihood,
-            risk.residual_severity) == (3, 4, 2, 3)
-    assert risk.rule_key is None and risk.active
+            risk.residual_severity) == (3, 4, 3, 4)
+    assert risk.rule_key is None and risk.active and risk.treatment is None
     page = client.get(f"/assessments/{draft_id}/risks").get_data(as_text=True)
     assert "Konto kapas via gammal e-postadress" in page
 
 
-@pytest.mark.parametrize("bad", [{"inherent_likelihood": "5"}, {"residual_severity": "x"}, {"title": ""}])
+@pytest.mark.parametrize("bad", [{"inherent_likelihood": "5"}, {"inherent_severity": "x"}, {"title": ""}])
 def test_invalid_risk_is_refused_with_a_message(app, client, auth, draft_id, bad):
     auth.login(f"kommunikator@{KOMMUN}")
     response = add_risk(client, draft_id, **bad)
@@ -63,26 +71,28 @@ def test_rating_change_without_justification_is_refused(app, client, auth, draft
     auth.login(f"kommunikator@{KOMMUN}")
     add_risk(client, draft_id)
     risk = manual_risk(app, draft_id)
+    add_measure(client, draft_id, [risk.id])
     response = client.post(f"/assessments/{draft_id}/risks/{risk.id}/ratings",
                            data={**RATINGS, "residual_likelihood": "1", "justification": "  "}, follow_redirects=True)
     assert "Skriv varför bedömningen ändras" in response.get_data(as_text=True)
-    assert manual_risk(app, draft_id).residual_likelihood == 2
+    assert manual_risk(app, draft_id).residual_likelihood == 3
 
 
 def test_legal_changes_a_rating_with_justification_recorded_with_who_and_when(app, client, auth, draft_id):
     auth.login(f"kommunikator@{KOMMUN}")
     add_risk(client, draft_id)
     risk = manual_risk(app, draft_id)
+    add_measure(client, draft_id, [risk.id])
     client.post(f"/assessments/{draft_id}/submit")
     auth.logout()
     auth.login(f"jurist@{KOMMUN}")
     response = client.post(f"/assessments/{draft_id}/risks/{risk.id}/ratings",
-                           data={**RATINGS, "residual_likelihood": "1",
+                           data={"residual_likelihood": "1",
                                  "justification": "Tvåfaktorsinloggning införd för alla konton."})
     assert response.status_code == 302
     with app.app_context():
         change = db.session.scalars(select(RiskRatingChange).where(RiskRatingChange.risk_id == risk.id)).one()
-        assert (change.field, change.old, change.new) == ("residual_likelihood", 2, 1)
+        assert (change.field, change.old, change.new) == ("residual_likelihood", 3, 1)
         assert change.changed_by.email == f"jurist@{KOMMUN}" and change.changed_at is not None
     page = client.get(f"/assessments/{draft_id}/risks").get_data(as_text=True)
     assert "Tvåfaktorsinloggning införd för alla konton." in page
@@ -98,7 +108,7 @@ def test_roles_without_risk_rights_cannot_rate(app, client, auth, draft_id, who,
     response = client.post(f"/assessments/{draft_id}/risks/{risk.id}/ratings",
                            data={**RATINGS, "residual_likelihood": "1", "justification": "x"})
     assert response.status_code == status
-    assert manual_risk(app, draft_id).residual_likelihood == 2
+    assert manual_risk(app, draft_id).residual_likelihood == 3
 
 
 def test_another_organisation_cannot_see_or_rate(app, client, auth, draft_id):
@@ -225,6 +235,7 @@ def test_changing_an_answer_re_derives_without_discarding_what_legal_wrote(app, 
     answer_two_factor("no")
     risk = derived()
     assert risk.active and risk.triggered_by == [["two_factor", ""]]
+    add_measure(client, draft_id, [risk.id], title="Lösenordshanterare och larm")
     client.post(f"/assessments/{draft_id}/risks/{risk.id}/ratings",
                 data={"residual_likelihood": "1", "justification": "Lösenordshanterare och larm införda."})
     answer_two_factor("yes")

@@ -165,11 +165,14 @@ class Warning:  # noqa: A001 - the format's name; import it as ``catalog.Warning
     """A text shown next to a question when its answer matches ``when``.
 
     ``public_body``: None shows it to everyone, True only to public bodies, False only to companies.
+    ``before_approval``: what it asks for must be done before the assessment can be approved, so while it
+    applies it blocks approval (``approval.approval_blockers``).
     """
 
     when: Condition
     public_body: bool | None
     text: Text
+    before_approval: bool = False
 
     def applies_to(self, value: object, *, public_body: bool | None) -> bool:
         if self.public_body is not None and self.public_body != public_body:
@@ -214,6 +217,10 @@ class Question:
         warnings meant for everyone.
         """
         return [w.text for w in self.warnings if w.applies_to(value, public_body=public_body)]
+
+    def blocking_warnings(self, value: object, *, public_body: bool | None) -> list[Text]:
+        """The warnings that apply and must be resolved before approval."""
+        return [w.text for w in self.warnings if w.before_approval and w.applies_to(value, public_body=public_body)]
 
     def choices(self, lang: str | None) -> list[tuple[str, str]]:
         """(value, label) pairs for a form field; empty for free-text and date questions."""

@@ -125,20 +125,54 @@ def create_demo_assessment(name: str) -> Assessment:
 
     sync_risks(assessment, author)
     add_demo_measures(assessment, author, spec)
+    decide_demo_treatments(assessment, author, spec, name)
     record_consultation(assessment, spec)
     return assessment
 
 
+def _risks_named(assessment: Assessment, names: list[str]) -> list:
+    """The risks a demo file names: ``rule`` (every platform's risk of that rule) or ``rule/platform``."""
+    wanted = set(names)
+    return [r for r in assessment_risks(assessment)
+            if r.rule_key in wanted or f"{r.rule_key}/{r.platform}" in wanted]
+
+
 def add_demo_measures(assessment: Assessment, author: User, spec: dict) -> None:
-    """The demo's measures (optional in the file): each names the rule keys of the risks it addresses."""
+    """The demo's measures (optional in the file): each names the risks it addresses (see ``_risks_named``)."""
     from ..risk.service import save_measure
 
-    by_rule = {r.rule_key: r.id for r in assessment_risks(assessment)}
     for measure in spec.get("measures", []):
         save_measure(assessment, author, measure=None, title=measure["title"], owner=measure["owner"],
                      due_date=measure.get("due"), status=measure.get("status", "planned"),
                      description=measure.get("description", ""),
-                     risk_ids=[by_rule[k] for k in measure.get("risks", []) if k in by_rule])
+                     risk_ids=[r.id for r in _risks_named(assessment, measure.get("risks", []))])
+
+
+def decide_demo_treatments(assessment: Assessment, author: User, spec: dict, name: str) -> None:
+    """Each active risk's treatment, as the organisation decided it. A risk with decided measures is reduced
+    and takes the rule's proposed residual rating (adopted by the author with those measures) unless the
+    file says otherwise under ``treatments`` (``adopt: false`` keeps the residual rating where it is); a risk
+    without measures must be listed there, to be avoided or accepted (acceptance by the legal reviewer)."""
+    from ..models import Treatment
+    from ..risk.service import adopt_proposal, decided_measures, proposal_of, rule_of, set_treatment
+
+    legal = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                  User.role == Role.LEGAL)).first()
+    decisions = spec.get("treatments", {})
+    for risk in assessment_risks(assessment):
+        if not risk.active:
+            continue
+        decision = decisions.get(f"{risk.rule_key}/{risk.platform}") or decisions.get(risk.rule_key) or {}
+        measures = decided_measures(risk)
+        if measures and decision.get("adopt", True) and proposal_of(risk, rule_of(risk, assessment)):
+            adopt_proposal(risk, assessment, author)
+        treatment = Treatment(decision.get("decision", "reduce" if measures else "")) \
+            if decision.get("decision") or measures else None
+        if treatment is None:
+            raise ValueError(f"demo {name}: risk {risk.rule_key}/{risk.platform} has no decided measure and no "
+                             f"treatment in the file")
+        set_treatment(risk, assessment, legal if treatment is Treatment.ACCEPT else author, treatment.value,
+                      decision.get("reason", ""))
 
 
 FOLLOWED = {"followed": "yes", "partly": "partly", "not_followed": "no"}
@@ -156,6 +190,14 @@ def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
         record_dpo_advice(assessment, dpo, advice=answers["dpo_advice"],
                           followed=FOLLOWED[answers.get("dpo_advice_followed", "followed")],
                           overruled_reason=answers.get("dpo_advice_not_followed_reason", ""), on_behalf=False)
+    if "prior_consultation" in spec:
+        from ..prior_consultation import record_prior_consultation
+
+        legal = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                      User.role == Role.LEGAL)).first()
+        record = spec["prior_consultation"]
+        record_prior_consultation(assessment, legal, requested_on=record.get("requested_on"),
+                                  case_number=record.get("imy_case_number", ""), answered_on=None, advice="")
     if "data_subject_views_sought" in answers:
         sought = answers["data_subject_views_sought"] == "yes"
         record_data_subject_views(assessment, assessment.author, sought=sought,

@@ -13,11 +13,13 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ..answers import AnswerKey, catalog_of, screening, visible_slots
-from ..models import Assessment, MeasureStatus
+from ..models import Assessment, MeasureStatus, Treatment
 
 ANSWERS_FORMAT = "konsekvens.answers/1"
 MEASURE_STATUS_LABELS = {MeasureStatus.PLANNED: _l("Planned"), MeasureStatus.IN_PROGRESS: _l("In progress"),
-                         MeasureStatus.DONE: _l("Done")}
+                         MeasureStatus.DONE: _l("Done"), MeasureStatus.CANCELLED: _l("Cancelled")}
+TREATMENT_LABELS = {Treatment.REDUCE: _l("Reduce with measures"), Treatment.AVOID: _l("Avoid"),
+                    Treatment.ACCEPT: _l("Accept")}
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 
@@ -56,6 +58,17 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+RATING_FIELD_LABELS = {"inherent_likelihood": _l("inherent likelihood"), "inherent_severity": _l("inherent severity"),
+                       "residual_likelihood": _l("residual likelihood"), "residual_severity": _l("residual severity")}
+
+
+def latest_changes(changes: list) -> list:
+    """The latest change of each rating of a risk, in rating order: the justification of every rating that
+    is not the one first proposed, printed next to the risk."""
+    latest = {change.field: change for change in changes}
+    return [latest[f] for f in RATING_FIELD_LABELS if f in latest]
+
+
 @dataclass(frozen=True)
 class SignatureInfo:
     signer_name: str
@@ -90,8 +103,12 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
     from ..extensions import db
     from ..models import AuditEvent
 
+    from ..approval import attestations, decision_summary
+    from ..prior_consultation import prior_consultation_of
+
     risks = risk_service.risks_of(assessment)
     views = present(assessment, risks)
+    history = risk_service.rating_history(risks)
     trail = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id)
                                .order_by(AuditEvent.seq)).all()
     threads = [t for group in review.threads(assessment).values() for t in group]
@@ -103,6 +120,7 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
             return key
 
     with force_locale(lang):
+        attested = attestations(assessment, decision_summary(assessment)) if signature else None
         return render_template(
             "report/report.html",
             assessment=assessment,
@@ -116,7 +134,12 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
             measures=risk_service.measures_of(assessment),
             number_of={v.risk.id: v.number for v in views},
             conclusion=risk_service.conclusion(assessment, risks, answers),
+            consultation=prior_consultation_of(assessment),
             measure_status_labels=MEASURE_STATUS_LABELS,
+            treatment_labels={t.value: str(label) for t, label in TREATMENT_LABELS.items()},
+            rating_notes={risk.id: latest_changes(history[risk.id]) for risk in risks},
+            rating_field_labels={f: str(label) for f, label in RATING_FIELD_LABELS.items()},
+            attestations=attested,
             advice=review.dpo_advice_of(assessment),
             views_record=review.data_subject_views_of(assessment),
             verdicts=review.latest_verdicts(assessment),

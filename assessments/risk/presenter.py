@@ -4,14 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..answers import catalog_of
-from ..models import Assessment, Risk
+from ..models import Assessment, Measure, Risk
 from .matrix import level
 from .rules import RiskRule, load_risk_rules
+from .service import decided_measures, proposal_of
 
 
 @dataclass(frozen=True)
 class RiskView:
-    number: str  # R1, R2 … in register order
+    number: str  # R1, R2 …: given once per assessment and never reused (Risk.number)
     risk: Risk
     rule: RiskRule | None
     title: str
@@ -22,6 +23,8 @@ class RiskView:
     suggested_measures: list[str]
     inherent_level: str
     residual_level: str
+    decided_measures: list[Measure]  # the measures that can justify a residual below the inherent rating
+    proposal: tuple[int, int] | None  # the rule's lower residual rating, not yet adopted
 
 
 def present(assessment: Assessment, risks: list[Risk]) -> list[RiskView]:
@@ -29,8 +32,7 @@ def present(assessment: Assessment, risks: list[Risk]) -> list[RiskView]:
     lang = assessment.language
     rules = {rule.key: rule for rule in load_risk_rules(catalog.id, catalog.version)}
     views = []
-    ordered = sorted(risks, key=lambda r: (not r.active, r.id))
-    for index, risk in enumerate(ordered, start=1):
+    for risk in sorted(risks, key=lambda r: r.number):
         rule = rules.get(risk.rule_key) if risk.rule_key else None
         platform = f" ({assessment.platform_name(risk.platform, lang)})" if risk.platform else ""
         triggered = []
@@ -42,7 +44,7 @@ def present(assessment: Assessment, risks: list[Risk]) -> list[RiskView]:
             triggered.append(f"{text} ({assessment.platform_name(answer_platform, lang)})" if answer_platform
                              else text)
         views.append(RiskView(
-            number=f"R{index}", risk=risk, rule=rule,
+            number=f"R{risk.number}", risk=risk, rule=rule,
             title=(rule.title.get(lang) if rule else risk.title or "") + platform,
             description=rule.description.get(lang) if rule else (risk.description or ""),
             affected=rule.affected.get(lang) if rule else (risk.affected or ""),
@@ -50,5 +52,6 @@ def present(assessment: Assessment, risks: list[Risk]) -> list[RiskView]:
             triggered_by=triggered,
             suggested_measures=[m.get(lang) for m in rule.measures] if rule else [],
             inherent_level=level(risk.inherent_likelihood, risk.inherent_severity),
-            residual_level=level(risk.residual_likelihood, risk.residual_severity)))
+            residual_level=level(risk.residual_likelihood, risk.residual_severity),
+            decided_measures=decided_measures(risk), proposal=proposal_of(risk, rule)))
     return views

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import answers as answer_service
-from .. import audit, review, workflow
+from .. import approval, audit, review, workflow
 from ..answers import (StaleEdit, applies, catalog_of, load_answers, progress, screening, slots,
                        visible_slots)
 from ..catalog import PLATFORMS, latest_catalog
@@ -26,6 +26,8 @@ from ..forms import (ApproveForm, NewAssessmentForm, RequestChangesForm, field_v
 from ..archive import ArchiveError
 from ..models import ArchivedDocument, Assessment, Role, Signature, Status
 from ..platform_facts import effective_facts
+from ..prior_consultation import prior_consultation_of
+from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import approve_and_sign, archive
 from ..workflow import WorkflowError
@@ -68,13 +70,16 @@ PER_PAGE = 20
 
 def residual_levels(assessment_ids: list[int]) -> dict[int, str]:
     """Overall residual risk per assessment for a whole page in one query (no query per row)."""
-    from ..models import Risk
+    from ..models import Risk, Treatment
     from ..risk.matrix import LEVEL_ORDER, level
 
     levels: dict[int, str] = {i: "none" for i in assessment_ids}
     if assessment_ids:
+        # Avoided risks do not remain (risk.matrix.remains); a platform whose transfer may not take place
+        # needs the answers, so the overview and the register, not this list, say so.
         rows = db.session.execute(select(Risk.assessment_id, Risk.residual_likelihood, Risk.residual_severity)
-                                  .where(Risk.assessment_id.in_(assessment_ids), Risk.active.is_(True)))
+                                  .where(Risk.assessment_id.in_(assessment_ids), Risk.active.is_(True),
+                                         Risk.treatment.is_distinct_from(Treatment.AVOID)))
         for assessment_id, likelihood, severity in rows:
             candidate = level(likelihood, severity)
             if LEVEL_ORDER[candidate] > LEVEL_ORDER[levels[assessment_id]]:
@@ -198,7 +203,7 @@ def overview(assessment_id: int):
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
         progress=progress(assessment, answers), document=document, screening=outcome,
         threads=review.threads(assessment), verdicts=review.latest_verdicts(assessment),
-        can_comment=review.can_comment(current_user, assessment), blockers=review.approval_blockers(assessment),
+        can_comment=review.can_comment(current_user, assessment), blockers=approval.approval_blockers(assessment),
         changes_since=review.changes_since_previous_submission(assessment),
         sections=[(s, visible_slots(assessment, s, answers, outcome.level)) for s in catalog.sections],
         can_edit=workflow.can_edit(current_user, assessment),
@@ -401,33 +406,54 @@ def approve(assessment_id: int):
         return redirect(target)
     if not workflow.can_approve(current_user, assessment):
         abort(403)
+    problems = approval.independence_problems(assessment, current_user)
+    if problems:
+        # Four eyes: say why, and that another legal reviewer must approve (the form is not offered).
+        return render_template("assessments/approve.html", assessment=assessment, form=None, problems=problems,
+                               blockers=[], summary=None), 403
     form = ApproveForm()
-    blockers = review.approval_blockers(assessment)
+    summary = approval.decision_summary(assessment)
+    blockers = approval.approval_blockers(assessment, views=summary.views, conclusion=summary.conclusion)
+    texts = approval.attestations(assessment, summary)
+    form.attest_context.label.text, form.attest_risks.label.text = texts.context, texts.risks
+    form.attest_measures.label.text, form.attest_commitment.label.text = texts.measures, texts.commitment
+    if texts.conclusion:
+        form.confirm_conclusion.label.text = texts.conclusion
+
+    def page(status: int = 200):
+        return render_template("assessments/approve.html", assessment=assessment, form=form, blockers=blockers,
+                               summary=summary, problems=[], confirm=bool(texts.conclusion),
+                               catalog=catalog_of(assessment), measure_status_labels=MEASURE_STATUS_LABELS,
+                               prior_consultation=prior_consultation_of(assessment)), status
+
     if request.method == "GET":
         form.version.data = assessment.version
-    elif form.validate_on_submit():
-        try:
-            approve_and_sign(assessment, current_user, password=form.password.data,
-                             expected_version=expected_version(form.version.data),
-                             registration_number=(form.registration_number.data or "").strip() or None)
-            db.session.commit()
-        except WorkflowError as exc:
-            db.session.rollback()
-            if exc.status_code == 400:  # wrong password: stay on the form
-                g.password_check_failed = True
-                form.password.errors.append(str(exc.message))
-                return render_template("assessments/approve.html", assessment=assessment, form=form,
-                                       blockers=blockers), 400
-            return refuse(exc, target)
-        except (IntegrityError, StaleDataError):
-            # Another request signed this revision in the same instant; the unique constraint kept it to one.
-            db.session.rollback()
-            flash(_("This assessment has already been approved and signed."), "info")
-            return redirect(target)
-        flash(_("Approved and signed. The signed PDF is archived."), "success")
+        return page()
+    valid = form.validate_on_submit()
+    if texts.conclusion and not form.confirm_conclusion.data:
+        form.confirm_conclusion.errors = [_("Confirm this to sign.")]
+        valid = False
+    if not valid:
+        return page(400)
+    try:
+        approve_and_sign(assessment, current_user, password=form.password.data,
+                         expected_version=expected_version(form.version.data),
+                         registration_number=(form.registration_number.data or "").strip() or None)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        if exc.status_code == 400:  # wrong password: stay on the form
+            g.password_check_failed = True
+            form.password.errors.append(str(exc.message))
+            return page(400)
+        return refuse(exc, target)
+    except (IntegrityError, StaleDataError):
+        # Another request signed this revision in the same instant; the unique constraint kept it to one.
+        db.session.rollback()
+        flash(_("This assessment has already been approved and signed."), "info")
         return redirect(target)
-    return render_template("assessments/approve.html", assessment=assessment, form=form, blockers=blockers), \
-        400 if form.errors else 200
+    flash(_("Approved and signed. The signed PDF is archived."), "success")
+    return redirect(target)
 
 
 @bp.post("/assessments/<int:assessment_id>/revisions")

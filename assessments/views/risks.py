@@ -9,12 +9,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import prior_consultation
 from ..answers import load_answers
 from ..extensions import db
-from ..models import Measure, MeasureStatus, Risk
-from ..report.document import MEASURE_STATUS_LABELS
+from ..models import Measure, MeasureStatus, Risk, Role, Status
+from ..report.document import MEASURE_STATUS_LABELS, TREATMENT_LABELS
 from ..risk import service
-from ..risk.matrix import LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
+from ..risk.matrix import HIGH_CELLS, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
 from ..risk.presenter import present
 from ..workflow import WorkflowError
 from .assessments import refuse, scoped_assessment
@@ -34,13 +35,18 @@ def register(assessment_id: int):
     risks = service.risks_of(assessment)
     answers = load_answers(assessment)
     views = present(assessment, risks)
+    conclusion = service.conclusion(assessment, risks, answers)
     return render_template(
         "risks/register.html", assessment=assessment, views=views, measures=service.measures_of(assessment),
-        conclusion=service.conclusion(assessment, risks, answers), lang=assessment.language,
+        conclusion=conclusion, lang=assessment.language,
+        stopped={t.platform for t in conclusion.transfers_not_allowed},
         can_manage=service.can_manage_risks(current_user, assessment),
-        can_accept=(current_user.role.value == "legal" and assessment.status.value == "in_review"
+        can_accept=(current_user.role is Role.LEGAL and assessment.status is Status.IN_REVIEW
                     and assessment.author_id != current_user.id),
+        consultation=prior_consultation.prior_consultation_of(assessment),
+        can_record_consultation=prior_consultation.can_record(current_user, assessment),
         number_of={v.risk.id: v.number for v in views}, status_labels=MEASURE_STATUS_LABELS,
+        treatment_labels={t.value: str(label) for t, label in TREATMENT_LABELS.items()},
         rating_fields=service.RATING_FIELDS, today=date.today(), changes=service.rating_history(risks),
         **translated_labels())
 
@@ -51,7 +57,8 @@ def translated_labels() -> dict[str, dict]:
     200 risks spend most of its time translating the same eight words."""
     return {name: {key: str(label) for key, label in labels.items()} for name, labels in (
         ("scale_labels", SCALE_LABELS), ("level_labels", LEVEL_LABELS),
-        ("likelihood_meaning", LIKELIHOOD_MEANING), ("severity_meaning", SEVERITY_MEANING))}
+        ("likelihood_meaning", LIKELIHOOD_MEANING), ("severity_meaning", SEVERITY_MEANING))} | {
+        "high_cells": HIGH_CELLS}
 
 
 def own_risk(assessment, risk_id: int) -> Risk:
@@ -91,7 +98,7 @@ def add_risk(assessment_id: int):
     try:
         service.add_risk(assessment, current_user, title=title, description=form.get("description", "")[:20000],
                          affected=form.get("affected", "")[:2000], source=form.get("source", "")[:2000],
-                         ratings={f: form.get(f) for f in service.RATING_FIELDS})
+                         ratings={f: form.get(f) for f in ("inherent_likelihood", "inherent_severity")})
         db.session.commit()
     except WorkflowError as exc:
         return refuse(exc, register_url(assessment.id, "add-risk"))
@@ -99,13 +106,13 @@ def add_risk(assessment_id: int):
     return redirect(register_url(assessment.id))
 
 
-def parse_due(raw: str | None) -> date | None:
+def parse_date(raw: str | None) -> date | None:
     if not raw:
         return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise WorkflowError(_l("Write the due date as YYYY-MM-DD."), status_code=400) from None
+        raise WorkflowError(_l("Write the date as YYYY-MM-DD."), status_code=400) from None
 
 
 @bp.post("/measures", defaults={"measure_id": None})
@@ -134,13 +141,59 @@ def save_measure(assessment_id: int, measure_id: int | None):
         except ValueError:
             raise WorkflowError(_l("Choose risks of this assessment."), status_code=400) from None
         service.save_measure(assessment, current_user, measure=measure, title=title, owner=owner,
-                             due_date=parse_due(form.get("due_date")), status=form.get("status", "planned"),
+                             due_date=parse_date(form.get("due_date")), status=form.get("status", "planned"),
                              description=form.get("description", "")[:5000], risk_ids=risk_ids)
         db.session.commit()
     except WorkflowError as exc:
         return refuse(exc, target)
     flash(_("Measure saved."), "success")
     return redirect(register_url(assessment.id, "action-plan"))
+
+
+@bp.post("/risks/<int:risk_id>/treatment")
+@login_required
+def set_treatment(assessment_id: int, risk_id: int):
+    assessment = scoped_assessment(assessment_id)
+    risk = own_risk(assessment, risk_id)
+    try:
+        service.set_treatment(risk, assessment, current_user, request.form.get("treatment", ""),
+                              request.form.get("reason", ""))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
+    flash(_("The treatment decision is recorded."), "success")
+    return redirect(register_url(assessment.id, f"risk-{risk_id}"))
+
+
+@bp.post("/risks/<int:risk_id>/adopt")
+@login_required
+def adopt_proposal(assessment_id: int, risk_id: int):
+    assessment = scoped_assessment(assessment_id)
+    risk = own_risk(assessment, risk_id)
+    try:
+        service.adopt_proposal(risk, assessment, current_user)
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
+    flash(_("The proposed residual rating is adopted with the linked measures."), "success")
+    return redirect(register_url(assessment.id, f"risk-{risk_id}"))
+
+
+@bp.post("/conclusion/prior-consultation")
+@login_required
+def record_prior_consultation(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    form = request.form
+    try:
+        prior_consultation.record_prior_consultation(
+            assessment, current_user, requested_on=parse_date(form.get("requested_on")),
+            case_number=form.get("imy_case_number", ""), answered_on=parse_date(form.get("answered_on")),
+            advice=form.get("imy_advice", ""))
+        db.session.commit()
+    except WorkflowError as exc:
+        return refuse(exc, register_url(assessment.id, "prior-consultation"))
+    flash(_("The record of the prior consultation is saved."), "success")
+    return redirect(register_url(assessment.id, "prior-consultation"))
 
 
 @bp.post("/conclusion/accept")

@@ -84,6 +84,8 @@ ERROR_CASES = {
         "sections[0].questions[1] (key 'reason')", "either question", "or screening, not both"]),
     "warning-public-body": ("warning-public-body-1.yaml", [
         "sections[0].questions[0] (key 'legal_basis').warnings[0]", "public_body must be true or false"]),
+    "warning-before-approval": ("warning-before-approval-1.yaml", [
+        "sections[0].questions[0] (key 'two_factor').warnings[0]", "before_approval must be true or false"]),
     "warning-bad-value": ("warning-bad-value-1.yaml", [
         "sections[0].questions[0] (key 'legal_basis').warnings[0]",
         "when.equals value 'consent' is not an option of question 'legal_basis'"]),
