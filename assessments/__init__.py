@@ -12,10 +12,12 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, instance_path: str | Path | None = None) -> Flask:
+    """The application. ``instance_path`` (default ``instance/`` of the checkout) is where ``config.py``,
+    the generated secret key and the default database and archive live; tests give a temporary one."""
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(instance_path or PROJECT_ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",

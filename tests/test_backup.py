@@ -150,7 +150,7 @@ def test_backup_of_sqlite_restores_into_postgresql(app, migrated, tmp_path, seal
 
     if make_url(migrated).get_backend_name() != "postgresql":
         # Not a missing part: the PostgreSQL pass of the suite (.ci/run runs both) is where this one runs.
-        pytest.skip("needs the suite to run on PostgreSQL via DATABASE_URL (the SQLite source is made here)")
+        pytest.skip("needs the suite to run on PostgreSQL via TEST_DATABASE_URL (the SQLite source is made here)")
     from assessments.demo import create_demo_organisations
     from tests.answering import latest_demo
 

@@ -145,7 +145,7 @@ def test_switching_throttling_off_for_one_app_does_not_carry_over(client, demo_o
                 db.engine.dispose()
 
 
-def test_the_storage_comes_from_the_environment(monkeypatch):
+def test_the_storage_comes_from_the_environment(monkeypatch, tmp_path):
     """KONSEKVENS_RATELIMIT_STORAGE: shared storage for several workers (redis needs its client library)."""
     from limits.errors import ConfigurationError
 
@@ -153,7 +153,7 @@ def test_the_storage_comes_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("KONSEKVENS_RATELIMIT_STORAGE", "redis://127.0.0.1:1")
     try:
-        app = create_app()
+        app = create_app(instance_path=tmp_path)
     except ConfigurationError as exc:  # the redis client is not installed: the URI was read and used
         assert "redis" in str(exc).lower()
         return
