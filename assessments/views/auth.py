@@ -10,9 +10,8 @@ from flask import (Blueprint, current_app, flash, g, make_response, redirect, re
 from flask_babel import format_timedelta, gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..forms import LoginForm
 from ..models import User
 from .general import safe_next
@@ -75,9 +74,8 @@ def login():
         return redirect(url_for("assessments.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalars(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower())).first()
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = User.authenticate(form.email.data, form.password.data)
+        if user is not None:
             lang = session.get("lang")
             session.clear()  # a new session on login: no fixation
             if lang:
