@@ -1,4 +1,4 @@
-"""Log in and out; failed logins are throttled."""
+"""Log in and out; failed logins are throttled; sessions end on logout, when idle and when too old."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ from flask_babel import format_timedelta, gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..forms import LoginForm
 from ..models import User
 from .general import safe_next
@@ -76,11 +76,9 @@ def login():
     if form.validate_on_submit():
         user = User.authenticate(form.email.data, form.password.data)
         if user is not None:
-            lang = session.get("lang")
-            session.clear()  # a new session on login: no fixation
-            if lang:
-                session["lang"] = lang
+            fresh_session()  # a new session on login: no fixation
             login_user(user)
+            session[AUTHENTICATED_AT] = session[SEEN_AT] = int(time.time())
             return redirect(safe_next(request.args.get("next"), url_for("assessments.dashboard")))
         g.password_check_failed = True
         # One message for unknown user and wrong password: do not reveal which addresses exist.
@@ -91,10 +89,63 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # The session cookie is signed, not stored: forgetting it here would leave any copy of it valid. A new
+    # session token makes every cookie issued to this user so far log nobody in (OWASP Session Management
+    # Cheat Sheet, "Manual Session Expiration"), on this and on the user's other devices.
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
+    fresh_session()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+# --- Session lifetime (OWASP Session Management Cheat Sheet, "Session Expiration"; NIST SP 800-63B §7.2) ---
+# The login time and the time of the last request are kept in the signed session cookie; the limits are
+# SESSION_IDLE_MINUTES and SESSION_MAX_HOURS (config.py). A session from before these were recorded has no
+# login time and ends at once.
+
+AUTHENTICATED_AT, SEEN_AT = "authenticated_at", "seen_at"
+SEEN_RESOLUTION = 60  # seconds: the cookie is rewritten at most once a minute, not on every request
+
+
+def fresh_session() -> None:
+    """An empty session that keeps only the chosen language."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You are logged out."), "info")
-    return redirect(url_for("auth.login"))
+
+
+def expiry_message(now: float) -> str | None:
+    """Why the logged-in session of this request has ended, or None while it is still valid."""
+    idle_minutes = int(current_app.config["SESSION_IDLE_MINUTES"])
+    max_hours = int(current_app.config["SESSION_MAX_HOURS"])
+    authenticated_at, seen_at = session.get(AUTHENTICATED_AT), session.get(SEEN_AT)
+    if not isinstance(authenticated_at, int) or not isinstance(seen_at, int) \
+            or now - authenticated_at >= max_hours * 3600:
+        return _("You were logged out because you logged in more than %(hours)s hours ago. Log in again to "
+                 "continue.", hours=max_hours)
+    if now - seen_at >= idle_minutes * 60:
+        return _("You were logged out because you had not used Konsekvens for %(minutes)s minutes. Log in "
+                 "again to continue; nothing you had saved was lost.", minutes=idle_minutes)
+    return None
+
+
+@bp.before_app_request
+def end_expired_session():
+    if request.endpoint == "static" or "_user_id" not in session:
+        return None
+    now = time.time()
+    message = expiry_message(now)
+    if message is None:
+        if now - session[SEEN_AT] >= SEEN_RESOLUTION:
+            session[SEEN_AT] = int(now)
+        return None
+    logout_user()
+    fresh_session()
+    flash(message, "info")
+    if request.endpoint == "auth.login":
+        return None
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=target))
