@@ -63,6 +63,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # (views/auth.py; OWASP Session Management Cheat Sheet, "Session Expiration").
         SESSION_IDLE_MINUTES=30,
         SESSION_MAX_HOURS=12,
+        # CPU seconds the verification page may spend on one upload before refusing it (report/verification.py;
+        # a sealed report takes a few hundredths, docs/benchmarks.md).
+        VERIFY_CPU_SECONDS=0.5,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -39,6 +39,10 @@ PROBLEMS = {
                                  "seal."),
     checks.PROBLEM_NOT_WHOLE_FILE: _l("The signature does not cover the whole file: content was added after "
                                       "signing."),
+    checks.PROBLEM_ENCRYPTED: _l("The document is encrypted; a report sealed by Konsekvens never is. It was not "
+                                 "checked further."),
+    checks.PROBLEM_TOO_COSTLY: _l("Checking the document took longer than allowed; a report sealed by Konsekvens "
+                                  "is checked in a fraction of that time. It was not checked further."),
 }
 
 
@@ -48,6 +52,8 @@ def _pattern(template: str, name: str) -> re.Pattern:
 
 _VALIDATION_FAILED = _pattern(checks.PROBLEM_VALIDATION_FAILED, "detail")
 _EARLIER_SIGNATURE = _pattern(checks.PROBLEM_EARLIER_SIGNATURE, "field")
+_TOO_MANY_SIGNATURES = _pattern(checks.PROBLEM_TOO_MANY_SIGNATURES, "count")
+_TOO_MANY_REVISIONS = _pattern(checks.PROBLEM_TOO_MANY_REVISIONS, "count")
 
 
 def translated_problem(problem: str) -> str:
@@ -57,6 +63,12 @@ def translated_problem(problem: str) -> str:
         return _("The signature could not be validated: %(detail)s", detail=match.group("value"))
     if match := _EARLIER_SIGNATURE.match(problem):
         return _("An earlier signature (%(field)s) is not valid.", field=match.group("value"))
+    if match := _TOO_MANY_SIGNATURES.match(problem):
+        return _("The document has %(count)s signatures; a report sealed by Konsekvens has one. It was not checked "
+                 "further.", count=match.group("value"))
+    if match := _TOO_MANY_REVISIONS.match(problem):
+        return _("The document was changed %(count)s times after it was created; a report sealed by Konsekvens "
+                 "was changed once, when it was sealed. It was not checked further.", count=match.group("value"))
     return problem
 
 
@@ -143,10 +155,11 @@ def verify():
         return render(form, status=413)
 
     digest = sha256_hex(data)
-    report = checks.verify_pdf(data, trusted_seal_certificates())
+    report = checks.verify_pdf(data, trusted_seal_certificates(),
+                               cpu_seconds=current_app.config["VERIFY_CPU_SECONDS"])
     is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
     match = own_archived_document(digest) if is_pdf else None
-    outcome = "valid" if report.valid else ("invalid" if is_pdf else "not_pdf")
+    outcome = "valid" if report.valid else ("refused" if report.refused else "invalid" if is_pdf else "not_pdf")
     audit.record(current_user.organisation_id, "document_verified", actor=current_user,
                  assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,
                  matched=match is not None, archived_document_id=match.document.id if match else None,
