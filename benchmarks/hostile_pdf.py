@@ -129,7 +129,7 @@ def main() -> None:
                                    content_type="multipart/form-data")
             spent, response = cpu(post)
             text = response.get_data(as_text=True)
-            answer = ("valid" if "Signaturen är giltig." in text else
+            answer = ("valid" if "Signaturen är giltig för din organisation." in text else
                       "refused" if "Det har inte kontrollerats vidare." in text else "invalid")
             print(f"| {label} | {len(data) / 1024:.0f} KB | {spent:.3f} s | {response.status_code}, {answer} |")
         with app.app_context():

@@ -88,6 +88,7 @@ class SignatureReport:
     name: str | None
     problems: tuple[str, ...]
     refused: bool = False  # not built like a sealed report, or too costly: the signatures were not validated
+    signer_certificate: object | None = None  # the last signature's certificate (asn1crypto), to say whose seal
 
 
 def _failed(*problems: str, **known) -> SignatureReport:
@@ -269,6 +270,7 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
             "covers_whole_file": whole_file,
             "signer_subject": _subject(status.signing_cert) or fields["signer_subject"],
             "signing_time": signing_time,
+            "signer_certificate": status.signing_cert,
         }
 
     return SignatureReport(
@@ -282,6 +284,7 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         reason=report_fields.get("reason"),
         name=report_fields.get("name"),
         problems=tuple(problems),
+        signer_certificate=report_fields.get("signer_certificate"),
     )
 
 

@@ -1,5 +1,9 @@
-"""The verification page: upload a PDF, see whether its seal holds and whether it is one of the documents
-archived by the user's own organisation.
+"""The verification page: upload a PDF, see whether its seal holds, whose seal it is, and whether it is one
+of the documents archived by the user's own organisation.
+
+Every organisation's installed seal is a trust root, so a document sealed by another organisation of the
+installation validates too; the page therefore names the organisation whose seal it is, and says "valid for
+your organisation" only for the user's own, so that another organisation's document never looks like theirs.
 
 Nothing of the upload is stored: the bytes are checked in memory and only the hash and the outcome go to
 the audit trail. A document archived by another organisation is reported exactly like an unknown one,
@@ -19,7 +23,7 @@ from sqlalchemy import select
 
 from .. import audit
 from ..extensions import db
-from ..models import ArchivedDocument, Assessment, Role, Signature
+from ..models import ArchivedDocument, Assessment, Organisation, Role, Signature
 from ..report import verification as checks
 from ..report.document import local_time, sha256_hex
 from ..roles import role_label
@@ -99,6 +103,11 @@ class Result:
     problems: list[str]
     signing_time: str | None
     match: ArchiveMatch | None
+    sealed_by: Organisation | None  # whose installed seal signed it (None: no organisation's)
+
+    @property
+    def own_seal(self) -> bool:
+        return self.sealed_by is not None and self.sealed_by.id == current_user.organisation_id
 
 
 def formatted(moment) -> str | None:
@@ -140,7 +149,7 @@ def render(form: VerifyForm, result: Result | None = None, status: int = 200):
 @bp.route("/verify", methods=["GET", "POST"])
 @login_required
 def verify():
-    from ..signoff import trusted_seal_certificates
+    from ..signoff import installed_seals, sealing_organisation
 
     form = VerifyForm()
     if not form.is_submitted():
@@ -155,14 +164,18 @@ def verify():
         return render(form, status=413)
 
     digest = sha256_hex(data)
-    report = checks.verify_pdf(data, trusted_seal_certificates(),
+    seals = installed_seals()
+    report = checks.verify_pdf(data, [seal.certificate for seal in seals],
                                cpu_seconds=current_app.config["VERIFY_CPU_SECONDS"])
+    sealed_by = sealing_organisation(report.signer_certificate, seals, current_user.organisation_id) \
+        if report.trusted else None
     is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
     match = own_archived_document(digest) if is_pdf else None
     outcome = "valid" if report.valid else ("refused" if report.refused else "invalid" if is_pdf else "not_pdf")
     audit.record(current_user.organisation_id, "document_verified", actor=current_user,
                  assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,
                  matched=match is not None, archived_document_id=match.document.id if match else None,
+                 own_seal=sealed_by is not None and sealed_by.id == current_user.organisation_id,
                  problems=list(report.problems))
     db.session.commit()
     if not is_pdf:
@@ -170,7 +183,7 @@ def verify():
                                       "from Konsekvens."))
         return render(form, status=400)
     result = Result(report=report, sha256=digest, problems=[translated_problem(p) for p in report.problems],
-                    signing_time=formatted(report.signing_time), match=match)
+                    signing_time=formatted(report.signing_time), match=match, sealed_by=sealed_by)
     return render(VerifyForm(formdata=None), result)
 
 
