@@ -1,6 +1,7 @@
 """Konsekvens: consequence analysis (DPIA) of an organisation's social-media presence."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
@@ -15,6 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict | None = None, *, instance_path: str | Path | None = None) -> Flask:
     """The application. ``instance_path`` (default ``instance/`` of the checkout) is where ``config.py``,
     the generated secret key and the default database and archive live; tests give a temporary one."""
+    # Everything the application creates — the SQLite database and its -wal/-shm (SQLite gives them the
+    # database file's mode), the secret key, seals, backups — is for the service user only (CIS Benchmarks:
+    # restrictive default umask). The archive sets its own group-readable modes (archive.FILE_MODE).
+    os.umask(0o077)
     app = Flask(
         __name__,
         instance_path=str(instance_path or PROJECT_ROOT / "instance"),

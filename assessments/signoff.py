@@ -10,6 +10,9 @@ last guard.
 from __future__ import annotations
 
 import functools
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +48,27 @@ def seal_paths(organisation: Organisation) -> tuple[Path, Path]:
     return seal_dir / f"{organisation.slug}.p12", seal_dir / f"{organisation.slug}.pass"
 
 
+def passphrase_variable(organisation: Organisation) -> str:
+    """``KONSEKVENS_SEAL_PASSPHRASE_<SLUG>``, the slug in capitals with "-" as "_"."""
+    return "KONSEKVENS_SEAL_PASSPHRASE_" + re.sub(r"[^A-Z0-9]", "_", organisation.slug.upper())
+
+
 def seal_passphrase(organisation: Organisation) -> bytes | None:
-    """The passphrase of the organisation's seal, if it has one (README: installing a seal)."""
-    p12, passfile = seal_paths(organisation)
-    passphrase = passfile.read_bytes().strip() if passfile.exists() else None
-    return passphrase
+    """The passphrase of the organisation's seal, if it has one (README: installing a seal): from the
+    environment variable, else from ``<slug>.pass`` beside the seal, which only its owner may read — a
+    passphrase others can read protects nothing, so such a file is refused (as OpenSSH refuses a private key
+    others can read)."""
+    if value := os.environ.get(passphrase_variable(organisation)):
+        return value.encode("utf-8")
+    passfile = seal_paths(organisation)[1]
+    try:
+        mode = stat.S_IMODE(passfile.stat().st_mode)
+    except FileNotFoundError:
+        return None
+    if mode & 0o077:
+        raise SealError("passphrase_readable", f"{passfile.name} can be read by other users (mode {mode:o}); "
+                                               "it must be 0600")
+    return passfile.read_bytes().strip()
 
 
 def organisation_seal(organisation: Organisation) -> Seal:
@@ -100,6 +119,10 @@ SEAL_MESSAGES = {
                   "to install one. Nothing was signed; the assessment is still in review."),
     "wrong_passphrase": _l("The organisation's signing certificate could not be opened (wrong passphrase). "
                            "Nothing was signed; the assessment is still in review."),
+    "passphrase_readable": _l("The passphrase file of the organisation's signing certificate can be read by "
+                              "other users of the server, so it is not used. Ask your administrator to make it "
+                              "readable by the service only (mode 0600). Nothing was signed; the assessment is "
+                              "still in review."),
 }
 SEAL_FALLBACK = _l("The organisation's signing certificate cannot be used. Nothing was signed; the "
                    "assessment is still in review.")

@@ -122,7 +122,7 @@ def test_round_trip_gives_back_every_row_and_every_signed_document(app, demo_dat
         paths = db.session.scalars(select(ArchivedDocument.path)).all()
     for relative in paths:
         restored_file = archive_dir / relative
-        assert stat.S_IMODE(restored_file.stat().st_mode) == 0o444
+        assert stat.S_IMODE(restored_file.stat().st_mode) == 0o440
         checked = runner.invoke(args=["verify", str(restored_file)])
         assert checked.exit_code == 0 and "Signature:  valid" in checked.output, checked.output
 
