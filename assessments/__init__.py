@@ -64,6 +64,11 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages and downloads hold an organisation's data: no browser or proxy keeps a copy, so the Back
+            # button after logout or a shared computer shows nothing (OWASP Session Management Cheat Sheet,
+            # "Web Content Caching"). The public pages are cheap to serve again.
+            response.headers["Cache-Control"] = "no-store"
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -83,6 +83,12 @@ class User(UserMixin, db.Model):
         return _password_matches(self.password_hash, password)
 
     @classmethod
+    def by_email(cls, email: str) -> User | None:
+        from sqlalchemy import func, select
+
+        return db.session.scalars(select(cls).where(func.lower(cls.email) == email.strip().lower())).first()
+
+    @classmethod
     def authenticate(cls, email: str, password: str) -> User | None:
         """The active user with this address and password, else None — in the same time either way.
 
@@ -91,9 +97,8 @@ class User(UserMixin, db.Model):
         response time does not reveal which addresses have accounts (OWASP Authentication Cheat Sheet,
         "Authentication Responses"; NIST SP 800-63B §5.2.2)."""
         from flask import current_app
-        from sqlalchemy import func, select
 
-        user = db.session.scalars(select(cls).where(func.lower(cls.email) == email.strip().lower())).first()
+        user = cls.by_email(email)
         if user is None or not user.active:
             _password_matches(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), password)
             return None
