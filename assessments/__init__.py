@@ -1,6 +1,7 @@
 """Konsekvens: consequence analysis (DPIA) of an organisation's social-media presence."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
@@ -12,10 +13,16 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, instance_path: str | Path | None = None) -> Flask:
+    """The application. ``instance_path`` (default ``instance/`` of the checkout) is where ``config.py``,
+    the generated secret key and the default database and archive live; tests give a temporary one."""
+    # Everything the application creates — the SQLite database and its -wal/-shm (SQLite gives them the
+    # database file's mode), the secret key, seals, backups — is for the service user only (CIS Benchmarks:
+    # restrictive default umask). The archive sets its own group-readable modes (archive.FILE_MODE).
+    os.umask(0o077)
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(instance_path or PROJECT_ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
@@ -57,6 +64,11 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages and downloads hold an organisation's data: no browser or proxy keeps a copy, so the Back
+            # button after logout or a shared computer shows nothing (OWASP Session Management Cheat Sheet,
+            # "Web Content Caching"). The public pages are cheap to serve again.
+            response.headers["Cache-Control"] = "no-store"
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -32,6 +32,10 @@ _SUFFIX_RE = re.compile(r"^\.[a-z0-9]{1,10}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _SHARD_RE = re.compile(r"^[0-9a-f]{2}$")
 _TEMP_PREFIX = ".tmp-"
+# Owner and the service's group only (the group may be a backup account): an archived file is read-only
+# for both, a directory readable by the group, nothing for others (README, Operations: permissions).
+FILE_MODE = 0o440
+DIR_MODE = 0o750
 _CHUNK = 1 << 20
 
 
@@ -56,6 +60,14 @@ def _from_oserror(exc: OSError, action: str) -> ArchiveError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ArchiveError("no_space", f"No space left on the archive volume while {action}.")
     return ArchiveError("io", f"I/O error while {action}: {exc.strerror or exc}.")
+
+
+def _make_dirs(path: Path) -> None:
+    """``mkdir -p`` giving each directory it creates DIR_MODE (mkdir's mode is narrowed by the umask)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    for directory in missing:
+        directory.mkdir(exist_ok=True)
+        os.chmod(directory, DIR_MODE)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -120,7 +132,7 @@ class Archive:
 
         try:
             new_shard = not shard.is_dir()
-            shard.mkdir(parents=True, exist_ok=True)
+            _make_dirs(shard)
             if new_shard:
                 _fsync_dir(shard.parent)
         except OSError as exc:
@@ -140,7 +152,7 @@ class Archive:
                 os.close(fd)
             # Read-only before it gets its final name, so the stored file is never
             # writable, not even for an instant.
-            os.chmod(tmp_path, 0o444)
+            os.chmod(tmp_path, FILE_MODE)
             try:
                 os.link(tmp_path, final)
             except FileExistsError:
@@ -193,7 +205,7 @@ class Archive:
         target_dir = self.root / QUARANTINE_DIR
         try:
             new_dir = not target_dir.is_dir()
-            target_dir.mkdir(parents=True, exist_ok=True)
+            _make_dirs(target_dir)
             if new_dir:
                 _fsync_dir(self.root)
             name, number = source.name, 1
@@ -204,8 +216,9 @@ class Archive:
             os.rename(source, target)
             _fsync_dir(target_dir)
             _fsync_dir(source.parent)
-            fd = os.open(target_dir / f"{name}.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            fd = os.open(target_dir / f"{name}.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             try:
+                os.fchmod(fd, FILE_MODE)  # os.open's mode is narrowed by the umask
                 view = memoryview(note.encode("utf-8"))
                 while view:
                     view = view[os.write(fd, view):]

@@ -21,7 +21,11 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_TSA_URL": "TSA_URL",
     "KONSEKVENS_TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "KONSEKVENS_RATELIMIT_STORAGE": "RATELIMIT_STORAGE_URI",
+    "KONSEKVENS_SESSION_IDLE_MINUTES": "SESSION_IDLE_MINUTES",
+    "KONSEKVENS_SESSION_MAX_HOURS": "SESSION_MAX_HOURS",
 }
+# Settings that are whole numbers (the environment gives text): checked at start, not at the first request.
+INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
 
 
 def configure(app: Flask, test_config: dict | None) -> None:
@@ -55,6 +59,13 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # staff mistype, too few to spray a common password over many accounts.
         LOGIN_LIMIT_PER_EMAIL="5 per 15 minutes",
         LOGIN_LIMIT_PER_ADDRESS="30 per 15 minutes",
+        # A session ends after this long without a request, and this long after logging in however active
+        # (views/auth.py; OWASP Session Management Cheat Sheet, "Session Expiration").
+        SESSION_IDLE_MINUTES=30,
+        SESSION_MAX_HOURS=12,
+        # CPU seconds the verification page may spend on one upload before refusing it (report/verification.py;
+        # a sealed report takes a few hundredths, docs/benchmarks.md).
+        VERIFY_CPU_SECONDS=0.5,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -63,6 +74,13 @@ def configure(app: Flask, test_config: dict | None) -> None:
                 app.config[key] = os.environ[env_name]
     else:
         app.config.from_mapping(test_config)
+    for key in INTEGER_KEYS:
+        try:
+            app.config[key] = int(app.config[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} must be a whole number, not {app.config[key]!r}") from None
+        if app.config[key] < (0 if key == "TRUSTED_PROXIES" else 1):
+            raise ValueError(f"{key} must be at least {0 if key == 'TRUSTED_PROXIES' else 1}")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite serialises writers; signing holds the write lock for a few seconds, so a second writer

@@ -21,7 +21,7 @@ What an organisation hands to IMY: one ZIP (ZIP_DEFLATED), always with these ent
     id and the assessment id; ``actor`` is the actor's e-mail address (null for the system);
 ``audit-trail.csv``
     the same events (``details`` as compact JSON), semicolon-separated UTF-8 with BOM, as Swedish
-    spreadsheets expect (like the action plan);
+    spreadsheets expect (like the action plan), formulas neutralised (``csvfile``);
 ``verification.txt``
     plain text in the assessment's language: who, what, both checksums, the signature, and how to check
     everything with ``pdfsig``, ``sha256sum``, ``pdfdetach`` and the hash chain.
@@ -89,7 +89,6 @@ file (the format has no place for them).
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -104,7 +103,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import audit, workflow
+from . import audit, csvfile, workflow
 from .answers import answer_key, catalog_of, is_answered, load_answers, slots
 from .archive import ArchiveError
 from .catalog import PLATFORMS, Catalog, CatalogError, Question, get_catalog
@@ -244,16 +243,12 @@ def audit_trail_json(assessment: Assessment, trail: list[dict[str, Any]]) -> byt
 
 
 def audit_trail_csv(trail: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(AUDIT_COLUMNS)
-    for row in trail:
-        writer.writerow([
-            row["seq"], row["time"], row["action"], row["actor"] or "",
-            "" if row["actor_id"] is None else row["actor_id"],
-            json.dumps(row["details"], ensure_ascii=False, sort_keys=True, separators=(",", ":")),
-            row["prev_hash"], row["hash"]])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csvfile.write_rows([AUDIT_COLUMNS] + [
+        [row["seq"], row["time"], row["action"], row["actor"] or "",
+         "" if row["actor_id"] is None else row["actor_id"],
+         json.dumps(row["details"], ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+         row["prev_hash"], row["hash"]]
+        for row in trail]).encode("utf-8")
 
 
 def _paragraph(text: str, indent: str = "") -> str:

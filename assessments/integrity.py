@@ -205,7 +205,7 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     from .report.seal import SealError, load_certificate
     from .report.verification import verify_pdf
     from .approval import approval_blockers, independence_problems
-    from .signoff import approval_meaning, approval_reason, seal_paths
+    from .signoff import approval_meaning, approval_reason, seal_passphrase, seal_paths
     from .workflow import can_approve
 
     try:
@@ -224,9 +224,9 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
                                     .with_for_update()).first()
     if assessment is None or assessment.revision != revision:
         raise _NotLinkable(f"assessment {assessment_id} revision {revision} does not exist")
-    p12, passfile = seal_paths(assessment.organisation)
+    p12 = seal_paths(assessment.organisation)[0]
     try:
-        certificate = load_certificate(p12, passfile.read_bytes().strip() if passfile.exists() else None)
+        certificate = load_certificate(p12, seal_passphrase(assessment.organisation))
     except (SealError, OSError):
         raise _NotLinkable(f"the seal of {assessment.organisation.name} cannot be loaded to check the "
                            f"signature") from None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hmac
 import secrets
 import unicodedata
@@ -79,11 +80,29 @@ class User(UserMixin, db.Model):
         self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        normalised = self.normalise_password(password)
-        if check_password_hash(self.password_hash, normalised):
-            return True
-        # Hashes stored before passwords were normalised (NFKC) were made from the text as typed.
-        return normalised != password and check_password_hash(self.password_hash, password)
+        return _password_matches(self.password_hash, password)
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        from sqlalchemy import func, select
+
+        return db.session.scalars(select(cls).where(func.lower(cls.email) == email.strip().lower())).first()
+
+    @classmethod
+    def authenticate(cls, email: str, password: str) -> User | None:
+        """The active user with this address and password, else None — in the same time either way.
+
+        An unknown or deactivated address is checked against a dummy hash made with the configured method,
+        so a wrong password costs the same work (scrypt) whether or not the account exists, and the
+        response time does not reveal which addresses have accounts (OWASP Authentication Cheat Sheet,
+        "Authentication Responses"; NIST SP 800-63B §5.2.2)."""
+        from flask import current_app
+
+        user = cls.by_email(email)
+        if user is None or not user.active:
+            _password_matches(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), password)
+            return None
+        return user if user.check_password(password) else None
 
     def end_sessions(self) -> None:
         self.session_token = secrets.token_urlsafe(16)
@@ -116,6 +135,20 @@ class User(UserMixin, db.Model):
         # NIST SP 800-63B §5.1.1.2: normalise Unicode (NFKC) before hashing, so "ä" typed as one code
         # point or as "a" + combining diaeresis is the same password.
         return unicodedata.normalize("NFKC", password)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    normalised = User.normalise_password(password)
+    if check_password_hash(password_hash, normalised):
+        return True
+    # Hashes stored before passwords were normalised (NFKC) were made from the text as typed.
+    return normalised != password and check_password_hash(password_hash, password)
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash of a random password nobody knows, made once per process and method (User.authenticate)."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 class Assessment(db.Model):

@@ -39,9 +39,28 @@ def can_comment(user: User, assessment: Assessment) -> bool:
     return user.role in (Role.LEGAL, Role.DPO) or user.role in AUTHOR_ROLES
 
 
+def comment_target(assessment: Assessment, field: str | None) -> tuple[str | None, str]:
+    """The question and platform a comment names, from the form's "<question>" or "<question>__<platform>"
+    (the wizard's field names): a question of the assessment's catalogue, with one of the assessment's
+    platforms exactly when the question is asked per platform. Anything else is refused, so no comment is
+    stored against a platform the assessment does not have."""
+    if not field:
+        return None, ""
+    key, _sep, platform = field.partition("__")
+    try:
+        question = catalog_of(assessment).question(key)
+    except KeyError:
+        question = None
+    if question is None or platform not in (assessment.platforms if question.per_platform else [""]):
+        raise WorkflowError(_l("The comment names a question that is not in this assessment."), status_code=400)
+    return key, platform
+
+
 def add_comment(assessment: Assessment, actor: User, body: str, *, question: str | None = None,
                 platform: str = "", parent: ReviewComment | None = None) -> ReviewComment:
     _same_org(actor, assessment)
+    if parent is None and question is not None:
+        question, platform = comment_target(assessment, question + (f"__{platform}" if platform else ""))
     if not can_comment(actor, assessment):
         raise WorkflowError(_l("You cannot comment on this assessment now."), status_code=403)
     body = (body or "").strip()

@@ -9,8 +9,13 @@ last guard.
 """
 from __future__ import annotations
 
+import functools
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext as _l
@@ -43,10 +48,70 @@ def seal_paths(organisation: Organisation) -> tuple[Path, Path]:
     return seal_dir / f"{organisation.slug}.p12", seal_dir / f"{organisation.slug}.pass"
 
 
+def passphrase_variable(organisation: Organisation) -> str:
+    """``KONSEKVENS_SEAL_PASSPHRASE_<SLUG>``, the slug in capitals with "-" as "_"."""
+    return "KONSEKVENS_SEAL_PASSPHRASE_" + re.sub(r"[^A-Z0-9]", "_", organisation.slug.upper())
+
+
+def seal_passphrase(organisation: Organisation) -> bytes | None:
+    """The passphrase of the organisation's seal, if it has one (README: installing a seal): from the
+    environment variable, else from ``<slug>.pass`` beside the seal, which only its owner may read — a
+    passphrase others can read protects nothing, so such a file is refused (as OpenSSH refuses a private key
+    others can read)."""
+    if value := os.environ.get(passphrase_variable(organisation)):
+        return value.encode("utf-8")
+    passfile = seal_paths(organisation)[1]
+    try:
+        mode = stat.S_IMODE(passfile.stat().st_mode)
+    except FileNotFoundError:
+        return None
+    if mode & 0o077:
+        raise SealError("passphrase_readable", f"{passfile.name} can be read by other users (mode {mode:o}); "
+                                               "it must be 0600")
+    return passfile.read_bytes().strip()
+
+
 def organisation_seal(organisation: Organisation) -> Seal:
-    p12, passfile = seal_paths(organisation)
-    passphrase = passfile.read_bytes().strip() if passfile.exists() else None
-    return load_seal(p12, passphrase)
+    return load_seal(seal_paths(organisation)[0], seal_passphrase(organisation))
+
+
+@dataclass(frozen=True)
+class InstalledSeal:
+    organisation: Organisation
+    certificate: Any  # asn1crypto.x509.Certificate
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate(path: str, _mtime_ns: int, _size: int, passphrase: bytes | None):
+    """Opening a PKCS#12 file costs about 85 ms (its key derivation); a changed file is a new cache key."""
+    from .report.seal import load_certificate
+
+    return load_certificate(Path(path), passphrase)
+
+
+def installed_seals() -> list[InstalledSeal]:
+    """Every organisation's installed seal certificate (those that cannot be opened are left out)."""
+    from sqlalchemy import select
+
+    seals = []
+    for organisation in db.session.scalars(select(Organisation).order_by(Organisation.id)):
+        p12 = seal_paths(organisation)[0]
+        try:
+            stat = p12.stat()
+            certificate = _certificate(str(p12), stat.st_mtime_ns, stat.st_size, seal_passphrase(organisation))
+        except (OSError, SealError):
+            continue
+        seals.append(InstalledSeal(organisation, certificate))
+    return seals
+
+
+def sealing_organisation(certificate, seals: list[InstalledSeal], own_organisation_id: int | None = None):
+    """The organisation whose installed seal ``certificate`` is (the user's own first), or None."""
+    if certificate is None:
+        return None
+    matching = [seal.organisation for seal in seals if seal.certificate.dump() == certificate.dump()]
+    own = [organisation for organisation in matching if organisation.id == own_organisation_id]
+    return (own or matching or [None])[0]
 
 
 SEAL_MESSAGES = {
@@ -54,6 +119,10 @@ SEAL_MESSAGES = {
                   "to install one. Nothing was signed; the assessment is still in review."),
     "wrong_passphrase": _l("The organisation's signing certificate could not be opened (wrong passphrase). "
                            "Nothing was signed; the assessment is still in review."),
+    "passphrase_readable": _l("The passphrase file of the organisation's signing certificate can be read by "
+                              "other users of the server, so it is not used. Ask your administrator to make it "
+                              "readable by the service only (mode 0600). Nothing was signed; the assessment is "
+                              "still in review."),
 }
 SEAL_FALLBACK = _l("The organisation's signing certificate cannot be used. Nothing was signed; the "
                    "assessment is still in review.")
@@ -212,16 +281,4 @@ def record_approval(assessment: Assessment, actor: User, *, stored: StoredFile, 
 
 def trusted_seal_certificates() -> list:
     """The installed seals of every organisation: the trust roots a document is checked against."""
-    from sqlalchemy import select
-
-    from .report.seal import load_certificate
-
-    certificates = []
-    for organisation in db.session.scalars(select(Organisation)):
-        p12, passfile = seal_paths(organisation)
-        passphrase = passfile.read_bytes().strip() if passfile.exists() else None
-        try:
-            certificates.append(load_certificate(p12, passphrase))
-        except SealError:
-            continue
-    return certificates
+    return [seal.certificate for seal in installed_seals()]

@@ -12,8 +12,9 @@ organisation (1,000 assessments); each page's time (median and spread) and numbe
 hundreds of comments, risks, measures and audit events; their query counts are compared with those of a
 light assessment, and the big organisation's dashboard with a small one's: they must be equal.
 
-SQLite (a temporary file) by default; with ``DATABASE_URL`` set, that database is used — it must be empty
-or hold only an earlier run of this benchmark (organisations ``bench-…``), because it is emptied first.
+SQLite (a temporary file) by default; with ``TEST_DATABASE_URL`` set, that database is used — like the
+tests, never the operators' ``DATABASE_URL``: its name must contain "test", and it must be empty or hold only
+an earlier run of this benchmark (organisations ``bench-…``), because it is emptied first.
 
 Run alone: ``.venv/bin/python -m benchmarks.scale`` (``BENCH_RUNS`` repeats per page, default 15).
 """
@@ -65,9 +66,14 @@ LONG = (" Bedömningen bygger på intervjuer med förvaltningen, plattformens vi
 # ---------------------------------------------------------------------------------------------------- set-up
 
 def database_url(tmp: Path) -> tuple[str, str]:
-    url = os.environ.get("DATABASE_URL")
+    url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return normalise_database_url(url), "PostgreSQL" if url.startswith("postgres") else url.split(":", 1)[0]
+        from tests.conftest import unsafe_database_reason
+
+        url = normalise_database_url(url)
+        if problem := unsafe_database_reason(url):
+            raise SystemExit(problem)
+        return url, "PostgreSQL" if url.startswith("postgres") else url.split(":", 1)[0]
     return f"sqlite:///{tmp / 'scale.sqlite'}", "SQLite"
 
 
@@ -80,7 +86,7 @@ def reset_schema(url: str) -> None:
                 foreign = conn.scalar(text("SELECT count(*) FROM organisations WHERE slug NOT LIKE 'bench-%'"))
             if foreign:
                 raise SystemExit(f"{url} holds organisations that are not the benchmark's; refusing to empty it. "
-                                 "Point DATABASE_URL at an empty database.")
+                                 "Point TEST_DATABASE_URL at an empty database.")
         meta = MetaData()
         meta.reflect(engine)
         meta.drop_all(engine)

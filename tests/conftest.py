@@ -1,5 +1,10 @@
-"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when DATABASE_URL is set), migrated
+"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when TEST_DATABASE_URL is set), migrated
 once per session and emptied between tests; demo organisations; a logged-in client helper.
+
+The suite drops every table of the database it runs on, so it reads TEST_DATABASE_URL, never the
+operators' DATABASE_URL (which it removes from its own environment at start, so neither a test nor a
+process it starts can reach the database that variable names), and it refuses a database whose name does
+not contain "test" (README, Tests).
 
 In CI (KONSEKVENS_REQUIRE_ALL=1) a test that needs Chromium, PostgreSQL or poppler fails instead of
 skipping, so a green run never hides a missing part.
@@ -13,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.engine import make_url
 
 from assessments import create_app
 from assessments.config import normalise_database_url
@@ -37,12 +43,38 @@ def require_tool(name: str) -> str:
     return path
 
 
+def pytest_configure(config) -> None:
+    # The operators' variable: nothing in the test session may connect to what it names.
+    os.environ.pop("DATABASE_URL", None)
+    external_test_database()  # refuse before any test runs, not only when a test first needs the database
+
+
+def unsafe_database_reason(url: str) -> str | None:
+    """Why the suite must not run against ``url``, or None: its database name must contain "test"."""
+    try:
+        name = make_url(url).database or ""
+    except Exception as exc:  # noqa: BLE001 - any unparsable URL is refused with its reason
+        return f"TEST_DATABASE_URL cannot be parsed: {exc}"
+    if "test" not in Path(name).name.lower():
+        return (f"refusing to run the tests against the database {name!r}: the tests drop every table, so its "
+                "name must contain 'test' (e.g. konsekvens_test)")
+    return None
+
+
+def external_test_database() -> str | None:
+    """TEST_DATABASE_URL, normalised and checked (the session stops if the name does not say "test")."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    url = normalise_database_url(url)
+    if problem := unsafe_database_reason(url):
+        raise pytest.UsageError(problem)
+    return url
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return normalise_database_url(url)
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'konsekvens-test.sqlite'}"
+    return external_test_database() or f"sqlite:///{tmp_path_factory.mktemp('db') / 'konsekvens-test.sqlite'}"
 
 
 @pytest.fixture(scope="session")

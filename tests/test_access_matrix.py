@@ -88,6 +88,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("verification.verify", "GET"): Access(EVERYONE),
     ("verification.verify", "POST"): Access(EVERYONE),
     ("admin.platform_facts", "GET"): Access(ADMINS),
+    ("admin.security_events", "GET"): Access(ADMINS),
     ("admin.edit_platform_facts", "GET"): Access(ADMINS),
     ("admin.edit_platform_facts", "POST"): Access(ADMINS, data={
         "eu_entity": "Meta Platforms Ireland Ltd", "transfer_tool": "", "joint_controller_addendum": "yes",

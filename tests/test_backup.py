@@ -122,7 +122,7 @@ def test_round_trip_gives_back_every_row_and_every_signed_document(app, demo_dat
         paths = db.session.scalars(select(ArchivedDocument.path)).all()
     for relative in paths:
         restored_file = archive_dir / relative
-        assert stat.S_IMODE(restored_file.stat().st_mode) == 0o444
+        assert stat.S_IMODE(restored_file.stat().st_mode) == 0o440
         checked = runner.invoke(args=["verify", str(restored_file)])
         assert checked.exit_code == 0 and "Signature:  valid" in checked.output, checked.output
 
@@ -150,7 +150,7 @@ def test_backup_of_sqlite_restores_into_postgresql(app, migrated, tmp_path, seal
 
     if make_url(migrated).get_backend_name() != "postgresql":
         # Not a missing part: the PostgreSQL pass of the suite (.ci/run runs both) is where this one runs.
-        pytest.skip("needs the suite to run on PostgreSQL via DATABASE_URL (the SQLite source is made here)")
+        pytest.skip("needs the suite to run on PostgreSQL via TEST_DATABASE_URL (the SQLite source is made here)")
     from assessments.demo import create_demo_organisations
     from tests.answering import latest_demo
 

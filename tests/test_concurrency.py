@@ -1,7 +1,7 @@
 """Races, proved on PostgreSQL with real concurrent HTTP requests against a live threaded server.
 
 SQLite serialises writers, so these tests only mean something on PostgreSQL (pitfalls.md): without
-DATABASE_URL pointing at PostgreSQL they are skipped; with it, an unreachable server fails them in CI.
+TEST_DATABASE_URL pointing at PostgreSQL they are skipped; with it, an unreachable server fails them in CI.
 
 * Two legal reviewers approve the same assessment at the same moment, and a double click posts the
   approval twice: exactly one signature, one archived document, one file; the other request gets a
@@ -13,7 +13,6 @@ DATABASE_URL pointing at PostgreSQL they are skipped; with it, an unreachable se
 from __future__ import annotations
 
 import http.client
-import os
 import threading
 import time
 import urllib.parse
@@ -27,13 +26,12 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from assessments import signoff, workflow
-from assessments.config import normalise_database_url
 from assessments.extensions import db
 from assessments.workflow import WorkflowError
 from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent, Role, Signature, Status,
                                 User)
 from tests.answering import latest_demo, step_data, version_of
-from tests.conftest import DEMO_PASSWORD, require
+from tests.conftest import DEMO_PASSWORD, external_test_database, require
 from tests.factories import answered_assessment, organisation, user
 
 pytestmark = pytest.mark.postgres
@@ -47,11 +45,11 @@ STALE = "Someone else saved this assessment after you opened the page."
 
 @pytest.fixture(scope="session", autouse=True)
 def postgresql():
-    """Skip unless DATABASE_URL is PostgreSQL; when it is, the server must answer (a failure in CI)."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgresql", "postgres:")):
-        pytest.skip("needs PostgreSQL via DATABASE_URL (SQLite serialises writers, so no race can show)")
-    engine = create_engine(normalise_database_url(url), connect_args={"connect_timeout": 5})
+    """Skip unless TEST_DATABASE_URL is PostgreSQL; when it is, the server must answer (a failure in CI)."""
+    url = external_test_database() or ""
+    if not url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL via TEST_DATABASE_URL (SQLite serialises writers, so no race can show)")
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -60,7 +58,7 @@ def postgresql():
         reachable, detail = False, str(exc.orig).strip()
     finally:
         engine.dispose()
-    require(reachable, f"PostgreSQL at DATABASE_URL is not reachable: {detail}")
+    require(reachable, f"PostgreSQL at TEST_DATABASE_URL is not reachable: {detail}")
 
 
 # -- a live server and browsers that talk to it over real sockets ---------------------------------------

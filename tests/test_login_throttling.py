@@ -79,6 +79,7 @@ def test_successful_logins_do_not_count(client, demo_orgs):
     for _ in range(3):
         assert post_login(client, KOMMUNIKATOR, DEMO_PASSWORD).status_code == 302
         client.post("/logout")
+        client.delete_cookie("konsekvens_device")  # stay an unknown device (test_lockout.py: known devices)
     assert post_login(client, KOMMUNIKATOR).status_code == 400  # the fifth failure, still an ordinary one
     assert post_login(client, KOMMUNIKATOR, DEMO_PASSWORD).status_code == 429
 
@@ -145,7 +146,7 @@ def test_switching_throttling_off_for_one_app_does_not_carry_over(client, demo_o
                 db.engine.dispose()
 
 
-def test_the_storage_comes_from_the_environment(monkeypatch):
+def test_the_storage_comes_from_the_environment(monkeypatch, tmp_path):
     """KONSEKVENS_RATELIMIT_STORAGE: shared storage for several workers (redis needs its client library)."""
     from limits.errors import ConfigurationError
 
@@ -153,7 +154,7 @@ def test_the_storage_comes_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("KONSEKVENS_RATELIMIT_STORAGE", "redis://127.0.0.1:1")
     try:
-        app = create_app()
+        app = create_app(instance_path=tmp_path)
     except ConfigurationError as exc:  # the redis client is not installed: the URI was read and used
         assert "redis" in str(exc).lower()
         return

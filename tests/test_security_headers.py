@@ -35,8 +35,9 @@ def test_cookies_are_secure_behind_https(demo_orgs, migrated, tmp_path, seal_dir
         response = app.test_client().post("/login", data={"email": "kommunikator@exempelkommun.example",
                                                           "password": DEMO_PASSWORD}, base_url="https://localhost")
         assert response.status_code == 302
-        cookie = response.headers["Set-Cookie"]
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        cookies = response.headers.getlist("Set-Cookie")  # the session and the device cookie (views/auth.py)
+        assert sorted(c.split("=", 1)[0] for c in cookies) == ["konsekvens_device", "session"]
+        assert all("Secure" in c and "HttpOnly" in c and "SameSite=Lax" in c for c in cookies)
     finally:
         with app.app_context():
             db.session.remove()
@@ -48,6 +49,7 @@ def test_without_https_the_cookie_is_not_marked_secure_and_there_is_no_remember_
 
     response = client.post("/login", data={"email": "kommunikator@exempelkommun.example", "password": DEMO_PASSWORD})
     cookies = response.headers.getlist("Set-Cookie")
-    assert len(cookies) == 1 and cookies[0].startswith("session=") and "Secure" not in cookies[0]
+    assert sorted(c.split("=", 1)[0] for c in cookies) == ["konsekvens_device", "session"]
+    assert not any("Secure" in c for c in cookies)
     # No "remember me": the login lasts as long as the browser session (remember_token is never set).
     assert not any(c.startswith("remember_token=") for c in cookies)

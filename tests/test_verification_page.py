@@ -84,7 +84,7 @@ def test_a_valid_archived_pdf_is_valid_and_matches_with_a_link(app, client, auth
     response = upload(client, signed_pdf.read_bytes())
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "The signature is valid." in html
+    assert "The signature is valid for your organisation." in html and "Your organisation's (Exempelkommun)" in html
     assert "Exempelkommun (e-sigill, demo)" in html  # who sealed it
     assert f"assessment {row.assessment_id} revision {row.revision}" in html  # the signature's reason
     assert row.sha256 in html
@@ -205,3 +205,42 @@ def test_verifying_writes_no_archive_row(app, client, auth, signed_pdf):
     upload(client, signed_pdf.read_bytes())
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ArchivedDocument)) == 1
+
+
+def test_another_organisations_seal_is_named_and_never_valid_for_yours(app, client, auth, signed_pdf):
+    """Every organisation's seal is a trust root, so Exempelkommun's document validates for a Region Exempel
+    user too: the page says whose seal it is, and not that it is valid for the user's organisation."""
+    auth.login("lasare@regionexempel.example")
+    client.get("/language/en")
+    html = upload(client, signed_pdf.read_bytes()).get_data(as_text=True)
+    assert "The signature is valid, but it is not your organisation's seal." in html
+    assert "The document was sealed by Exempelkommun with its e-seal" in html
+    assert "Another organisation's: Exempelkommun" in html
+    assert "valid for your organisation" not in html and "Your organisation's (" not in html
+    event = verified_events(app, "regionexempel")[-1]
+    assert event.details["outcome"] == "valid" and event.details["own_seal"] is False
+
+    auth.logout()
+    auth.login("jurist@exempelkommun.example")
+    client.get("/language/sv")
+    html = upload(client, signed_pdf.read_bytes()).get_data(as_text=True)
+    assert "Signaturen är giltig för din organisation." in html and "Din organisations (Exempelkommun)" in html
+    assert verified_events(app, "exempelkommun")[-1].details["own_seal"] is True
+
+
+def test_a_seal_no_organisation_has_installed_is_untrusted_and_named_as_none(app, client, auth, demo_orgs,
+                                                                             tmp_path):
+    from assessments.report.pdf import render_pdf
+    from assessments.report.seal import create_self_signed_seal, load_seal
+    from assessments.report.signing import sign_pdf
+    from tests.report.conftest import report_html
+
+    stranger = tmp_path / "stranger.p12"
+    create_self_signed_seal(stranger, organisation_name="Exempelkommun")  # the same name, another key
+    rendered = render_pdf(report_html(5), answers_json=b"{}", title="t", lang="sv")
+    data = sign_pdf(rendered.data, load_seal(stranger), box=None, stamp_lines=[], reason="r", name="n")
+    auth.login("lasare@exempelkommun.example")
+    client.get("/language/en")
+    html = upload(client, data).get_data(as_text=True)
+    assert "The signature is not valid." in html and "does not chain to a trusted seal" in html
+    assert "No organisation's seal in this installation" in html

@@ -42,6 +42,7 @@ from .model import (
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 _ID_RE = re.compile(r"[a-z][a-z0-9-]*\Z")
+MAX_VERSION = 2**31 - 1  # the largest the catalog_version column (INTEGER) holds
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 _VALUE_RE = re.compile(r"[a-z0-9_]+\Z")
 _TAG_RE = re.compile(r"[a-z0-9_]+\Z")
@@ -589,10 +590,12 @@ def get_catalog(catalog_id: str, version: int) -> Catalog:
     The id and version usually come from the database or a URL, so they are checked before they are
     turned into a file name.
     """
-    if not isinstance(catalog_id, str) or not _ID_RE.match(catalog_id):
-        raise CatalogError(f"unknown catalogue {catalog_id!r}: not a valid catalogue id")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise CatalogError(f"unknown catalogue {catalog_id!r} version {version!r}: not a positive integer")
+    # Bounded like the columns that store them (models.Assessment.catalog_id, String(64)), so that neither
+    # can make a file name the file system refuses (a 4,000-digit version from an import was a 500).
+    if not isinstance(catalog_id, str) or len(catalog_id) > 64 or not _ID_RE.match(catalog_id):
+        raise CatalogError(f"unknown catalogue {catalog_id!r:.80}: not a valid catalogue id")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise CatalogError(f"unknown catalogue {catalog_id!r} version {version!r:.80}: not a version number")
     return _cached_catalog(catalog_id, version)
 
 

@@ -8,13 +8,24 @@ whose default decode limits (0.38+) bound decompression bombs.
 No network access happens: the validation context is built with
 ``allow_fetching=False``; the trust roots are given by the caller (the seal
 certificates the organisation has used), never taken from the document.
+
+Bounded work (docs/benchmarks.md, "Verification of hostile uploads"): validating a
+signature re-reads the revisions after it, so a file with n signatures, each a tiny
+incremental update, costs about n³ (120 took 85 s of CPU). A report sealed by this
+tool has exactly one signature and two revisions (WeasyPrint's, then the seal's), so
+before any signature is validated a document with more signatures, more revisions
+than :data:`MAX_REVISIONS`, or encryption is refused with one log line; and the
+caller may give a CPU budget (``cpu_seconds``) for the rest.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,8 +38,17 @@ from pyhanko_certvalidator import ValidationContext
 __all__ = ["SignatureReport", "attached_files", "verify_pdf"]
 
 logger = logging.getLogger(__name__)
+# pyHanko logs every signature it cannot trust as a WARNING with a traceback; here that is an expected
+# outcome of checking an upload, reported in SignatureReport.problems, so only errors are let through.
+for _noisy in ("pyhanko.sign.validation", "pyhanko_certvalidator"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 MAX_NAME_TREE_DEPTH = 16  # the embedded-files name tree of a report has depth 1
+# What a report sealed by this tool is (report/signing.py): one signature, in an incremental update of the
+# rendered file. One further update is still examined, so that a sealed report changed and saved again is
+# reported as "content was added after signing" rather than refused; anything beyond is refused unread.
+MAX_SIGNATURES = 1
+MAX_REVISIONS = 3
 
 PROBLEM_NOT_PDF = "The file is not a readable PDF document."
 PROBLEM_NO_SIGNATURE = "The document has no signature."
@@ -38,6 +58,14 @@ PROBLEM_UNTRUSTED = "The signer is unknown: the signing certificate does not cha
 PROBLEM_NOT_WHOLE_FILE = "The signature does not cover the whole file: content was added after signing."
 PROBLEM_VALIDATION_FAILED = "The signature could not be validated: {detail}"
 PROBLEM_EARLIER_SIGNATURE = "An earlier signature ({field}) is not valid."
+# Refusals: the document is not built like a report this tool seals, so its signatures are not validated.
+PROBLEM_TOO_MANY_SIGNATURES = ("The document has {count} signatures; a report sealed by Konsekvens has one. It was "
+                               "not checked further.")
+PROBLEM_TOO_MANY_REVISIONS = ("The document was changed {count} times after it was created; a report sealed by "
+                              "Konsekvens was changed once, when it was sealed. It was not checked further.")
+PROBLEM_ENCRYPTED = "The document is encrypted; a report sealed by Konsekvens never is. It was not checked further."
+PROBLEM_TOO_COSTLY = ("Checking the document took longer than allowed; a report sealed by Konsekvens is checked "
+                      "in a fraction of that time. It was not checked further.")
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,8 @@ class SignatureReport:
     reason: str | None
     name: str | None
     problems: tuple[str, ...]
+    refused: bool = False  # not built like a sealed report, or too costly: the signatures were not validated
+    signer_certificate: object | None = None  # the last signature's certificate (asn1crypto), to say whose seal
 
 
 def _failed(*problems: str, **known) -> SignatureReport:
@@ -106,29 +136,84 @@ def _read(data: bytes) -> PdfFileReader | None:
         # byte-range digest decides about integrity, not the parser.
         reader = PdfFileReader(io.BytesIO(bytes(data)), strict=False)
         reader.root  # noqa: B018  (forces the trailer / catalogue to be resolved)
-    except Exception:
-        logger.debug("unreadable PDF", exc_info=True)
+    except Exception as exc:
+        logger.debug("unreadable PDF: %s", _short(exc))
         return None
     return reader
 
 
-def verify_pdf(data: bytes, trust_roots: list) -> SignatureReport:
+class _OverBudget(BaseException):
+    """BaseException, so that no ``except Exception`` in pyHanko or here can swallow it."""
+
+
+@contextmanager
+def _cpu_budget(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_OverBudget` once this process has used ``seconds`` of CPU time (ITIMER_PROF).
+
+    Only in the main thread (signals are delivered there; a gunicorn sync worker serves requests there);
+    elsewhere the structural limits alone bound the work."""
+    if not seconds or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise _OverBudget
+
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def _refused(problem: str, size: int) -> SignatureReport:
+    logger.warning("verification refused (%d bytes): %s", size, problem)  # one line, no traceback
+    return _failed(problem, refused=True)
+
+
+def verify_pdf(data: bytes, trust_roots: list, *, cpu_seconds: float | None = None) -> SignatureReport:
     """Validate the document's signatures against ``trust_roots`` (asn1crypto certificates).
 
     ``valid`` is true only if the last signature is cryptographically intact, chains to
     one of ``trust_roots`` and covers the whole file (ETSI EN 319 142-1 PAdES baseline
     with no incremental update after it), and any earlier signatures are valid too.
+    A document not built like a sealed report, or whose check would use more than
+    ``cpu_seconds`` of CPU, is refused (``refused``) without validating its signatures.
     """
+    size = len(data) if isinstance(data, bytes | bytearray) else 0
+    try:
+        with _cpu_budget(cpu_seconds):
+            return _verify(data, trust_roots, size)
+    except _OverBudget:
+        return _refused(PROBLEM_TOO_COSTLY, size)
+
+
+def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
+    # Every revision ends with "startxref" (ISO 32000-1 §7.5.5); counting them in the bytes costs
+    # milliseconds, where the parser would read each revision's cross-reference section first (40,000 tiny
+    # revisions in 5 MB took it 2.6 s). The parser's own count below is the exact one.
+    if size and (found := bytes(data).count(b"startxref")) > MAX_REVISIONS:
+        return _refused(PROBLEM_TOO_MANY_REVISIONS.format(count=found - 1), size)
     reader = _read(data)
     if reader is None:
         return _failed(PROBLEM_NOT_PDF)
     try:
+        if reader.encrypted:
+            return _refused(PROBLEM_ENCRYPTED, size)
+        revisions = reader.xrefs.total_revisions
+        if revisions > MAX_REVISIONS:
+            return _refused(PROBLEM_TOO_MANY_REVISIONS.format(count=revisions - 1), size)
         signatures = list(reader.embedded_regular_signatures)
     except Exception as exc:
-        logger.debug("could not enumerate signatures", exc_info=True)
+        logger.info("could not enumerate signatures: %s", _short(exc))
         return _failed(PROBLEM_VALIDATION_FAILED.format(detail=_short(exc)))
     if not signatures:
         return _failed(PROBLEM_NO_SIGNATURE)
+    if len(signatures) > MAX_SIGNATURES:
+        return _refused(PROBLEM_TOO_MANY_SIGNATURES.format(count=len(signatures)), size)
 
     problems: list[str] = []
     report_fields: dict = {}
@@ -148,7 +233,7 @@ def verify_pdf(data: bytes, trust_roots: list) -> SignatureReport:
             context = ValidationContext(trust_roots=list(trust_roots), allow_fetching=False)
             status = validate_pdf_signature(embedded, context)
         except Exception as exc:
-            logger.debug("signature validation failed", exc_info=True)
+            logger.info("signature validation failed: %s", _short(exc))
             if is_last:
                 problems.append(PROBLEM_VALIDATION_FAILED.format(detail=_short(exc)))
                 report_fields = {**fields, "intact": False, "trusted": False, "covers_whole_file": False}
@@ -185,6 +270,7 @@ def verify_pdf(data: bytes, trust_roots: list) -> SignatureReport:
             "covers_whole_file": whole_file,
             "signer_subject": _subject(status.signing_cert) or fields["signer_subject"],
             "signing_time": signing_time,
+            "signer_certificate": status.signing_cert,
         }
 
     return SignatureReport(
@@ -198,6 +284,7 @@ def verify_pdf(data: bytes, trust_roots: list) -> SignatureReport:
         reason=report_fields.get("reason"),
         name=report_fields.get("name"),
         problems=tuple(problems),
+        signer_certificate=report_fields.get("signer_certificate"),
     )
 
 
@@ -258,13 +345,13 @@ def attached_files(data: bytes) -> dict[str, bytes]:
         for tree_name, filespec in candidates:
             try:
                 spec_name, content = _filespec_bytes(filespec)
-            except Exception:
-                logger.debug("unreadable embedded file", exc_info=True)
+            except Exception as exc:
+                logger.debug("unreadable embedded file: %s", _short(exc))
                 continue
             name = spec_name or tree_name
             if name and content is not None and name not in files:
                 files[name] = content
-    except Exception:
-        logger.debug("could not list embedded files", exc_info=True)
+    except Exception as exc:
+        logger.debug("could not list embedded files: %s", _short(exc))
         return files
     return files

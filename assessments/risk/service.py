@@ -12,8 +12,6 @@ Services flush and audit, never commit (the request boundary does).
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit
+from .. import audit, csvfile
 from ..answers import catalog_of, load_answers
 from ..extensions import db
 from ..models import (Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Role, Status, Treatment,
@@ -394,16 +392,14 @@ class PlanRow:
 
 
 def action_plan_csv(assessment: Assessment, title_of, status_label) -> str:
-    """The action plan as CSV (semicolon-separated, as Swedish spreadsheets expect), UTF-8 with BOM."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([str(h) for h in (_l("Measure"), _l("Description"), _l("Owner"), _l("Due date"),
-                                       _l("Status"), _l("Risks addressed"))])
-    for measure in measures_of(assessment):
-        writer.writerow([measure.title, measure.description or "", measure.owner,
-                         measure.due_date.isoformat() if measure.due_date else "", status_label(measure.status),
-                         " | ".join(title_of(r) for r in measure.risks)])
-    return "\ufeff" + out.getvalue()
+    """The action plan as CSV (``csvfile``: semicolon-separated UTF-8 with BOM, formulas neutralised)."""
+    header = [str(h) for h in (_l("Measure"), _l("Description"), _l("Owner"), _l("Due date"), _l("Status"),
+                               _l("Risks addressed"))]
+    return csvfile.write_rows([header] + [
+        [measure.title, measure.description or "", measure.owner,
+         measure.due_date.isoformat() if measure.due_date else "", status_label(measure.status),
+         " | ".join(title_of(r) for r in measure.risks)]
+        for measure in measures_of(assessment)])
 
 
 def copy_risks_and_measures(source: Assessment, target: Assessment, actor: User) -> None:

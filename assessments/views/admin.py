@@ -1,13 +1,14 @@
-"""The administrator's pages: the organisation's platform facts."""
+"""The administrator's pages: the organisation's platform facts, and its failed logins and lockouts."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -15,8 +16,9 @@ from ..catalog import latest_catalog
 from ..catalog.facts import load_platform_facts
 from ..extensions import db
 from ..forms import as_choices, no_control_characters
-from ..models import Role
+from ..models import AuditEvent, Role
 from ..platform_facts import effective_facts, is_overridden, save_override
+from .verification import formatted as formatted_time
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -96,3 +98,22 @@ def edit_platform_facts(platform: str):
             return redirect(url_for(".platform_facts"))
     return render_template("admin/platform_fact_form.html", form=form, platform=platform, current=current), \
         400 if form.errors else 200
+
+
+SECURITY_ACTIONS = ("login_failed", "login_locked")
+SECURITY_EVENTS_SHOWN = 200
+
+
+@bp.get("/security-events")
+@login_required
+def security_events():
+    """Failed logins and lockouts of the organisation's accounts, newest first (views/auth.py records them)."""
+    require_admin()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.organisation_id == current_user.organisation_id,
+                                 AuditEvent.action.in_(SECURITY_ACTIONS))
+        .order_by(AuditEvent.seq.desc()).limit(SECURITY_EVENTS_SHOWN)).all()
+    return render_template("admin/security_events.html", events=events, shown=SECURITY_EVENTS_SHOWN,
+                           formatted=formatted_time,
+                           until=lambda event: formatted_time(datetime.fromtimestamp(int(event.details["until"]),
+                                                                                     timezone.utc)))

@@ -1,6 +1,7 @@
 """Pages that belong to no assessment: language switch, error pages."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
@@ -13,9 +14,15 @@ from ..extensions import db, login_manager
 bp = Blueprint("general", __name__)
 
 
+# Nothing that could end the Location header or be read as another host: a URL in a redirect has no
+# whitespace or control characters (RFC 3986 §2, OWASP "HTTP Response Splitting"), and "/\\host" is
+# "//host" to browsers (WHATWG URL: a backslash is a slash in special schemes).
+_NOT_IN_A_PATH = re.compile(r"[\x00-\x20\x7f-\x9f\\\u2028\u2029]")
+
+
 def safe_next(target: str | None, fallback: str) -> str:
     """Only same-site relative paths: a language link must not become an open redirect."""
-    if not target:
+    if not target or _NOT_IN_A_PATH.search(target):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

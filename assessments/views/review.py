@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Assessment, AuditEvent, ReviewComment, Role, Status
 from ..workflow import WorkflowError
 from .assessments import refuse, scoped_assessment
+from .general import render_error
 
 bp = Blueprint("review", __name__, url_prefix="/assessments/<int:assessment_id>")
 
@@ -37,12 +38,11 @@ def comment(assessment_id: int):
             abort(400)
         if parent is None or parent.assessment_id != assessment.id:
             abort(404)
-    elif question:
-        key, _sep, platform = question.partition("__")
+    else:
         try:
-            catalog_of(assessment).question(key)
-        except KeyError:
-            abort(400)
+            key, platform = review.comment_target(assessment, question)
+        except WorkflowError as exc:  # not a field of the wizard: nothing to go back to
+            return render_error(400, str(exc.message))
     anchor = f"q-{question}" if question else ""
     try:
         review.add_comment(assessment, current_user, request.form.get("body", ""), question=key,

@@ -1,5 +1,9 @@
-"""The verification page: upload a PDF, see whether its seal holds and whether it is one of the documents
-archived by the user's own organisation.
+"""The verification page: upload a PDF, see whether its seal holds, whose seal it is, and whether it is one
+of the documents archived by the user's own organisation.
+
+Every organisation's installed seal is a trust root, so a document sealed by another organisation of the
+installation validates too; the page therefore names the organisation whose seal it is, and says "valid for
+your organisation" only for the user's own, so that another organisation's document never looks like theirs.
 
 Nothing of the upload is stored: the bytes are checked in memory and only the hash and the outcome go to
 the audit trail. A document archived by another organisation is reported exactly like an unknown one,
@@ -19,7 +23,7 @@ from sqlalchemy import select
 
 from .. import audit
 from ..extensions import db
-from ..models import ArchivedDocument, Assessment, Role, Signature
+from ..models import ArchivedDocument, Assessment, Organisation, Role, Signature
 from ..report import verification as checks
 from ..report.document import local_time, sha256_hex
 from ..roles import role_label
@@ -39,6 +43,10 @@ PROBLEMS = {
                                  "seal."),
     checks.PROBLEM_NOT_WHOLE_FILE: _l("The signature does not cover the whole file: content was added after "
                                       "signing."),
+    checks.PROBLEM_ENCRYPTED: _l("The document is encrypted; a report sealed by Konsekvens never is. It was not "
+                                 "checked further."),
+    checks.PROBLEM_TOO_COSTLY: _l("Checking the document took longer than allowed; a report sealed by Konsekvens "
+                                  "is checked in a fraction of that time. It was not checked further."),
 }
 
 
@@ -48,6 +56,8 @@ def _pattern(template: str, name: str) -> re.Pattern:
 
 _VALIDATION_FAILED = _pattern(checks.PROBLEM_VALIDATION_FAILED, "detail")
 _EARLIER_SIGNATURE = _pattern(checks.PROBLEM_EARLIER_SIGNATURE, "field")
+_TOO_MANY_SIGNATURES = _pattern(checks.PROBLEM_TOO_MANY_SIGNATURES, "count")
+_TOO_MANY_REVISIONS = _pattern(checks.PROBLEM_TOO_MANY_REVISIONS, "count")
 
 
 def translated_problem(problem: str) -> str:
@@ -57,6 +67,12 @@ def translated_problem(problem: str) -> str:
         return _("The signature could not be validated: %(detail)s", detail=match.group("value"))
     if match := _EARLIER_SIGNATURE.match(problem):
         return _("An earlier signature (%(field)s) is not valid.", field=match.group("value"))
+    if match := _TOO_MANY_SIGNATURES.match(problem):
+        return _("The document has %(count)s signatures; a report sealed by Konsekvens has one. It was not checked "
+                 "further.", count=match.group("value"))
+    if match := _TOO_MANY_REVISIONS.match(problem):
+        return _("The document was changed %(count)s times after it was created; a report sealed by Konsekvens "
+                 "was changed once, when it was sealed. It was not checked further.", count=match.group("value"))
     return problem
 
 
@@ -87,6 +103,11 @@ class Result:
     problems: list[str]
     signing_time: str | None
     match: ArchiveMatch | None
+    sealed_by: Organisation | None  # whose installed seal signed it (None: no organisation's)
+
+    @property
+    def own_seal(self) -> bool:
+        return self.sealed_by is not None and self.sealed_by.id == current_user.organisation_id
 
 
 def formatted(moment) -> str | None:
@@ -128,7 +149,7 @@ def render(form: VerifyForm, result: Result | None = None, status: int = 200):
 @bp.route("/verify", methods=["GET", "POST"])
 @login_required
 def verify():
-    from ..signoff import trusted_seal_certificates
+    from ..signoff import installed_seals, sealing_organisation
 
     form = VerifyForm()
     if not form.is_submitted():
@@ -143,13 +164,18 @@ def verify():
         return render(form, status=413)
 
     digest = sha256_hex(data)
-    report = checks.verify_pdf(data, trusted_seal_certificates())
+    seals = installed_seals()
+    report = checks.verify_pdf(data, [seal.certificate for seal in seals],
+                               cpu_seconds=current_app.config["VERIFY_CPU_SECONDS"])
+    sealed_by = sealing_organisation(report.signer_certificate, seals, current_user.organisation_id) \
+        if report.trusted else None
     is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
     match = own_archived_document(digest) if is_pdf else None
-    outcome = "valid" if report.valid else ("invalid" if is_pdf else "not_pdf")
+    outcome = "valid" if report.valid else ("refused" if report.refused else "invalid" if is_pdf else "not_pdf")
     audit.record(current_user.organisation_id, "document_verified", actor=current_user,
                  assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,
                  matched=match is not None, archived_document_id=match.document.id if match else None,
+                 own_seal=sealed_by is not None and sealed_by.id == current_user.organisation_id,
                  problems=list(report.problems))
     db.session.commit()
     if not is_pdf:
@@ -157,7 +183,7 @@ def verify():
                                       "from Konsekvens."))
         return render(form, status=400)
     result = Result(report=report, sha256=digest, problems=[translated_problem(p) for p in report.problems],
-                    signing_time=formatted(report.signing_time), match=match)
+                    signing_time=formatted(report.signing_time), match=match, sealed_by=sealed_by)
     return render(VerifyForm(formdata=None), result)
 
 

@@ -284,7 +284,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.get_by_label("Signerat pdf-dokument").set_input_files(pdf_path)
     page.get_by_role("button", name="Kontrollera").click()
     expect(page.locator("#result-title")).to_be_visible()
-    expect(page.get_by_text("Signaturen är giltig.")).to_be_visible()
+    expect(page.get_by_text("Signaturen är giltig för din organisation.")).to_be_visible()
     audit.check(page, "verify (result)")
     logout(page, base)
 

@@ -25,7 +25,8 @@ def test_store_layout_and_read(tmp_path):
     assert stored == StoredFile(sha256=sha, size=len(PDF), relative_path=f"{sha[:2]}/{sha}.pdf")
     path = archive.path_for(stored.relative_path)
     assert path == (tmp_path / "archive").resolve() / sha[:2] / f"{sha}.pdf"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert stat.S_IMODE(path.stat().st_mode) == 0o440  # owner and group read only
+    assert stat.S_IMODE(path.parent.stat().st_mode) == stat.S_IMODE(archive.root.stat().st_mode) == 0o750
     assert archive.read(stored.relative_path) == PDF
     assert archive.read(stored.relative_path, expected_sha256=sha) == PDF
     assert archive.read(stored.relative_path, expected_sha256=sha.upper()) == PDF
