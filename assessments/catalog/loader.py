@@ -59,7 +59,7 @@ _CONDITION_KEYS = ("equals", "any_of", "includes")
 _SHOW_IF_KEYS = {"question", *_CONDITION_KEYS}
 _SCREENING_SHOW_IF_KEYS = {"screening"}
 _TRIGGER_KEYS = {"criterion", "when"}
-_WARNING_KEYS = {"when", "public_body", "text"}
+_WARNING_KEYS = {"when", "public_body", "before_approval", "text"}
 _TEXT_KEYS = {"sv", "en"}
 # Which question types can take a suggestion from each platform fact (see ``facts.py``).
 _SUGGEST_TYPES = {
@@ -507,8 +507,15 @@ class _Validator:
             if "public_body" in item and not isinstance(public_body, bool):
                 raise self.fail(w_where, f"public_body must be true or false (leave it out for everyone), "
                                 f"got {_kind(public_body)}", item)
+            # before_approval (v3): the warning says something must be done before the assessment is
+            # approved; code that gates approval reads it.
+            before_approval = item.get("before_approval", False)
+            if not isinstance(before_approval, bool):
+                raise self.fail(w_where, f"before_approval must be true or false, got {_kind(before_approval)}",
+                                item)
             warnings.append(Warning(when=when, public_body=public_body,
-                                    text=self.text(item["text"], w_where, "text", item)))
+                                    text=self.text(item["text"], w_where, "text", item),
+                                    before_approval=before_approval))
         return tuple(warnings)
 
     def suggest(self, mapping: _Mapping, where: str, qtype: str, options: tuple[Option, ...],

@@ -165,11 +165,14 @@ class Warning:  # noqa: A001 - the format's name; import it as ``catalog.Warning
     """A text shown next to a question when its answer matches ``when``.
 
     ``public_body``: None shows it to everyone, True only to public bodies, False only to companies.
+    ``before_approval`` (format v3): the warning says something must be done before the assessment is
+    approved, so code that gates approval may treat a matching answer as blocking.
     """
 
     when: Condition
     public_body: bool | None
     text: Text
+    before_approval: bool = False
 
     def applies_to(self, value: object, *, public_body: bool | None) -> bool:
         if self.public_body is not None and self.public_body != public_body:
