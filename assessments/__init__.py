@@ -147,6 +147,9 @@ def register_template_helpers(app: Flask) -> None:
     from .answers import text_direction
 
     app.add_template_filter(text_direction)  # dir= of user-written text, also in the PDF (WeasyPrint)
+    from .approval_authority import approval_authority
+
+    app.add_template_global(approval_authority)  # the approval page and the PDF name who decides
 
     @app.context_processor
     def inject() -> dict:

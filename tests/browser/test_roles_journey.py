@@ -119,13 +119,13 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     audit.check(page, "risk register")
 
     page.goto(overview_url)
-    page.locator(".actions").get_by_role("link", name="Samråd", exact=True).click()
+    page.locator(".actions").get_by_role("link", name="Råd och synpunkter", exact=True).click()
     page.wait_for_url(f"{overview_url}/consultation")
     audit.check(page, "consultation")
     page.locator("#sought-no").check()
     page.get_by_label("Om nej: varför inte").fill(
         "Följarna är en bred och anonym grupp; kommunen frågar om kanalerna i medborgarenkäten i stället.")
-    page.get_by_role("button", name="Spara åsikterna").click()
+    page.get_by_role("button", name="Spara synpunkterna").click()
     expect(page.get_by_role("status")).to_be_visible()
 
     page.goto(overview_url)
@@ -181,7 +181,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     # --- DPO: advice on the Consultation page -------------------------------------------------
     login(page, base, DPO)
     page.goto(overview_url)
-    page.locator(".actions").get_by_role("link", name="Samråd", exact=True).click()
+    page.locator(".actions").get_by_role("link", name="Råd och synpunkter", exact=True).click()
     page.wait_for_url(f"{overview_url}/consultation")
     audit.check(page, "consultation (DPO)")
     page.locator("#advice").fill(
