@@ -161,6 +161,9 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(text_direction)  # dir= of user-written text, also in the PDF (WeasyPrint)
     # The heat maps colour each cell by the one policy of what is high (risk.matrix.HIGH_CELLS).
     app.add_template_global(level, "risk_level")
+    from .approval_authority import approval_authority
+
+    app.add_template_global(approval_authority)  # the approval page and the PDF name who decides
 
     @app.context_processor
     def inject() -> dict:

@@ -30,7 +30,7 @@ def effective_facts(organisation_id: int) -> dict[str, PlatformFacts]:
             transfer_basis=Text(sv=basis, en=basis) if basis else base.transfer_basis,
             joint_controller_addendum=values.get("joint_controller_addendum"),
             addendum_name=values.get("addendum_name") or None,
-            unverified=(), source=override.source, verified_on=override.verified_on)
+            unverified=(), source=override.source, verified_on=override.verified_on, sources=())
     return facts
 
 

@@ -98,7 +98,8 @@ def test_not_required_outcome_asks_for_the_reason_and_the_dpo_view(app, client, 
     criteria_questions = [q for q in full().section("screening").questions
                           if q.type == "yes_no" and any(t.startswith("wp248_") for t in q.tags)]
     page = client.get(f"/assessments/{assessment_id}/steps/screening").get_data(as_text=True)
-    dependent = [q for q in full().section("screening").questions if q.show_if and q.show_if.screening]
+    dependent = [q for q in full().section("screening").questions
+                 if q.show_if and q.show_if.screening and "not_required" in q.show_if.screening]
     assert dependent and all(f'name="{q.key}"' not in page for q in dependent)
     response = client.post(f"/assessments/{assessment_id}/steps/screening", data={
         **{q.key: "no" for q in criteria_questions}, "version": version_of(page), "action": "next"})
@@ -106,6 +107,27 @@ def test_not_required_outcome_asks_for_the_reason_and_the_dpo_view(app, client, 
     assert response.status_code == 200  # stays on the step: more questions apply now
     assert all(f'name="{q.key}"' in html for q in dependent)
     assert "screening-not_required" in html  # the outcome box says "not required" and why it asks more
+
+
+def test_one_criterion_asks_whether_a_full_assessment_is_made_and_the_reasons_for_opting_out(
+        app, client, auth, demo_orgs):
+    auth.login(f"kommunikator@{KOMMUN}")
+    response = client.post("/assessments/new", data={"title": "Ett kriterium", "platforms": ["linkedin"],
+                                                     "language": "sv"})
+    assessment_id = int(re.search(r"/assessments/(\d+)/", response.headers["Location"]).group(1))
+    criteria_questions = [q for q in full().section("screening").questions
+                          if q.type == "yes_no" and any(t.startswith("wp248_") for t in q.tags)]
+    answers = {q.key: "no" for q in criteria_questions}
+    answers["large_scale"] = "yes"  # one criterion: recommended
+    url = f"/assessments/{assessment_id}/steps/screening"
+    page = client.get(url).get_data(as_text=True)
+    html = client.post(url, data={**answers, "version": version_of(page), "action": "next"}).get_data(as_text=True)
+    assert 'name="screening_one_criterion_decision"' in html
+    assert 'name="screening_not_required_reason"' not in html
+    html = client.post(url, data={**answers, "screening_one_criterion_decision": "opt_out",
+                                  "version": version_of(html), "action": "next"}).get_data(as_text=True)
+    # Opting out with one criterion met needs the reasons and the DPO's view, as with none.
+    assert 'name="screening_opt_out_reason"' in html and 'name="screening_opt_out_dpo_view"' in html
 
 
 def test_public_body_choosing_legitimate_interest_is_warned_a_company_is_not(app, demo_orgs):

@@ -20,6 +20,7 @@ from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent
                                 MeasureStatus, Risk, RiskRatingChange, SectionVerdict, Signature, Status,
                                 Treatment)
 from assessments.risk import service
+from assessments.risk.matrix import is_high
 from assessments.risk.presenter import present
 from assessments.signoff import archive, sign_approval
 from assessments.workflow import WorkflowError
@@ -198,15 +199,8 @@ def test_treatment_decisions_need_their_grounds_and_say_who_accepted(app, draft)
 def test_a_risk_of_a_platform_whose_transfer_may_not_take_place_can_only_be_avoided(app, draft):
     with app.app_context():
         assessment = db.session.get(Assessment, draft)
-        for key, value in (("transfer_tool", "scc"), ("supplementary_measure_kinds", ["none"]),
-                           ("third_country_law", "Myndigheterna kan kräva ut uppgifterna.")):
-            row = db.session.scalars(select(Answer).where(Answer.assessment_id == draft, Answer.question_key == key,
-                                                          Answer.platform == "instagram")).first()
-            if row is None:
-                db.session.add(Answer(assessment_id=draft, question_key=key, platform="instagram", value=value))
-            else:
-                row.value = value
-        db.session.flush()
+        set_transfer(draft, "instagram", transfer_tool="scc", transfer_law_impinges="yes",
+                     transfer_measures_effective="no")
         service.sync_risks(assessment, user(COMMUNICATOR))
         assert service.stopped_platforms(assessment) == {"instagram"}
         risk = next(r for r in service.risks_of(assessment) if r.active and r.platform == "instagram")
@@ -216,54 +210,84 @@ def test_a_risk_of_a_platform_whose_transfer_may_not_take_place_can_only_be_avoi
         risk = db.session.get(Risk, risk.id)
         service.set_treatment(risk, assessment, user(COMMUNICATOR), "avoid", "Instagramkontot pausas.")
         assert risk.treatment is Treatment.AVOID
+        # The approval gate says the same of a decision taken before the transfer answer changed.
+        other = next(r for r in service.risks_of(assessment) if r.active and r.platform == "instagram"
+                     and r.id != risk.id)
+        other.treatment = Treatment.ACCEPT
+        db.session.commit()
+        assert any("kan bara undvikas" in b.message for b in approval_blockers(assessment))
 
 
 # --- The conclusion for each kind of transfer ----------------------------------------------------------
 
+TRANSFER_QUESTIONS = ["transfer_tool", "dpf_checked_on", "dpf_fallback", "supplementary_measure_kinds",
+                      "third_country_law", "transfer_mapping", "transfer_tool_documented", "supplementary_measures",
+                      "transfer_procedural_steps", "transfer_reevaluation", "transfer_law_impinges",
+                      "transfer_measures_effective"]
+
+
 def set_transfer(assessment_id: int, platform: str, **answers) -> None:
+    """Replace one platform's answers about its transfer."""
     db.session.execute(Answer.__table__.delete().where(
         Answer.assessment_id == assessment_id, Answer.platform == platform,
-        Answer.question_key.in_(["transfer_tool", "dpf_checked_on", "dpf_fallback", "supplementary_measure_kinds",
-                                 "third_country_law", "transfer_mapping", "transfer_tool_documented",
-                                 "supplementary_measures", "transfer_procedural_steps",
-                                 "transfer_reevaluation"])))
+        Answer.question_key.in_(TRANSFER_QUESTIONS)))
     for key, value in answers.items():
         db.session.add(Answer(assessment_id=assessment_id, question_key=key, platform=platform, value=value))
+    db.session.flush()
+    service.sync_risks(db.session.get(Assessment, assessment_id), user(COMMUNICATOR))
     db.session.commit()
 
 
-@pytest.mark.parametrize("case, answers, expected, absent", [
-    ("dpf listed", {"transfer_tool": "dpf_adequacy", "dpf_checked_on": "2026-11-03"},
+NOT_ALLOWED_TEXT = ["Instagram: överföringen får inte ske (art. 44; C-311/18 Schrems II)",
+                    "Avsluta eller pausa användningen av Instagram",
+                    "Förhandssamråd med IMY kan inte göra överföringen laglig"]
+
+
+@pytest.mark.parametrize("version, answers, expected, absent", [
+    (3, {"transfer_tool": "dpf_adequacy", "dpf_checked_on": "2026-11-03"},
      ["Instagram: överföringen får ske.", "DPF-listan"], ["överföringen får inte ske"]),
-    ("sccs with effective measures", {"transfer_tool": "scc", "supplementary_measure_kinds": ["technical"],
-                                      "third_country_law": "Bedömd."},
+    (3, {"transfer_tool": "scc", "transfer_law_impinges": "no"},
+     ["Instagram: överföringen får ske.", "fann ingen lag eller praxis som inkräktar"], ["överföringen får inte ske"]),
+    (3, {"transfer_tool": "scc", "transfer_law_impinges": "yes", "transfer_measures_effective": "yes"},
      ["Instagram: överföringen får ske.", "i huvudsak likvärdig skyddsnivå"], ["överföringen får inte ske"]),
-    ("sccs without measures", {"transfer_tool": "scc", "supplementary_measure_kinds": ["none"],
-                               "third_country_law": "Bedömd."},
-     ["Instagram: överföringen får inte ske (art. 44; C-311/18 Schrems II)", "Avsluta eller pausa användningen av "
-      "Instagram", "Förhandssamråd med IMY kan inte göra överföringen laglig"], ["Instagram: överföringen får ske."]),
-    ("sccs with contractual measures only", {"transfer_tool": "scc",
-                                             "supplementary_measure_kinds": ["contractual", "organisational"],
-                                             "third_country_law": "Bedömd."},
-     ["Instagram: överföringen får inte ske", "ger inte en i huvudsak likvärdig skyddsnivå"], []),
-    ("unknown tool", {"transfer_tool": "unknown"},
+    (3, {"transfer_tool": "scc", "transfer_law_impinges": "yes", "transfer_measures_effective": "no"},
+     NOT_ALLOWED_TEXT + ["ger inte en i huvudsak likvärdig skyddsnivå"], ["Instagram: överföringen får ske."]),
+    (3, {"transfer_tool": "unknown"},
      ["Instagram: inte känt: en brist i dokumentationen", "inte en riskbedömning"], ["överföringen får inte ske"]),
-])
-def test_each_transfer_case_gives_its_conclusion(app, client, auth, draft, case, answers, expected, absent):
+    (2, {"transfer_tool": "scc", "supplementary_measure_kinds": ["technical"], "third_country_law": "Bedömd."},
+     ["Instagram: överföringen får ske.", "i huvudsak likvärdig skyddsnivå"], ["överföringen får inte ske"]),
+    (2, {"transfer_tool": "scc", "supplementary_measure_kinds": ["none"], "third_country_law": "Bedömd."},
+     NOT_ALLOWED_TEXT, ["Instagram: överföringen får ske."]),
+    (2, {"transfer_tool": "scc", "supplementary_measure_kinds": ["contractual", "organisational"],
+         "third_country_law": "Bedömd."},
+     NOT_ALLOWED_TEXT + ["ger inte en i huvudsak likvärdig skyddsnivå"], []),
+], ids=["v3-dpf-listed", "v3-sccs-law-does-not-impinge", "v3-sccs-with-effective-measures",
+        "v3-sccs-without-effective-measures", "v3-unknown-tool", "v2-sccs-with-technical-measures",
+        "v2-sccs-without-measures", "v2-sccs-with-contractual-measures-only"])
+def test_each_transfer_case_gives_its_conclusion(app, client, auth, demo_orgs, version, answers, expected, absent):
     with app.app_context():
-        set_transfer(draft, "instagram", **answers)
+        assessment_id = answered_assessment(f"exempelkommun-{version}").id
+        set_transfer(assessment_id, "instagram", **answers)
     auth.login(LEGAL)
-    page = client.get(f"/assessments/{draft}/risks").get_data(as_text=True)
+    page = client.get(f"/assessments/{assessment_id}/risks").get_data(as_text=True)
     conclusion = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="conclusion"'):]).split())
     conclusion = conclusion.replace(" :", ":").replace(" .", ".")
     for text in expected:
-        assert text in conclusion, (case, text)
+        assert text in conclusion, text
     for text in absent:
-        assert text not in conclusion, (case, text)
-    if case == "unknown tool":
-        with app.app_context():
-            messages = [b.message for b in approval_blockers(db.session.get(Assessment, draft))]
-        assert any(m.startswith("Instagram: ") and "Överföringsverktyget är inte känt" in m for m in messages)
+        assert text not in conclusion, text
+    # Never routed to prior consultation: the conclusion does not say it is required.
+    assert "Krävs: 1 restrisk" not in conclusion and "restrisker i behandlingen förblir höga" not in conclusion
+    assert "Krävs inte" in conclusion
+    with app.app_context():
+        assessment = db.session.get(Assessment, assessment_id)
+        messages = [b.message for b in approval_blockers(assessment)]
+        if NOT_ALLOWED_TEXT[0] in expected:
+            # The platform's transfer risk stays high, and still no prior consultation: it is to be stopped.
+            assert any(r.active and r.platform == "instagram" and r.rule_key == "third_country_authority_access"
+                       and is_high(r.residual_likelihood, r.residual_severity) for r in service.risks_of(assessment))
+    gap = any(m.startswith("Instagram: ") and "Överföringsverktyget är inte känt" in m for m in messages)
+    assert gap is (answers["transfer_tool"] == "unknown")
 
 
 # --- Approval gates -------------------------------------------------------------------------------------

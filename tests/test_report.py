@@ -20,7 +20,7 @@ from tests.conftest import require_tool
 
 PARTS = {
     "sv": ["Innehåll", "Krävs en konsekvensbedömning?", "Risker", "Inneboende risk (före åtgärder)",
-           "Restrisk (efter åtgärder)", "Åtgärdsplan", "Dataskyddsombudets råd och de registrerades åsikter",
+           "Restrisk (efter åtgärder)", "Åtgärdsplan", "Dataskyddsombudets råd och de registrerades synpunkter",
            "Slutsats", "Förhandssamråd med IMY", "Granskning", "Godkännande", "Granskad och godkänd",
            "Bilaga: sammanfattning av händelseloggen och kontrollsummor", "SHA-256 för answers.json"],
     "en": ["Contents", "Is a DPIA required?", "Risks", "Inherent risk (before measures)",

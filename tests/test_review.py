@@ -121,9 +121,9 @@ def test_only_the_dpo_or_legal_records_the_advice(app, client, auth, in_review):
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"sought": "yes", "whose": "", "summary": "x"}, "vems åsikter"),
-    ({"sought": "no", "reason_not_sought": ""}, "varför de registrerades åsikter inte"),
-    ({}, "Ange om de registrerades åsikter"),
+    ({"sought": "yes", "whose": "", "summary": "x"}, "vems synpunkter"),
+    ({"sought": "no", "reason_not_sought": ""}, "varför de registrerades synpunkter inte"),
+    ({}, "Ange om de registrerades synpunkter"),
 ])
 def test_data_subject_views_need_whose_and_what_or_why_not(app, client, auth, in_review, data, message):
     auth.login(f"kommunikator@{KOMMUN}")

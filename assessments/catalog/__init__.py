@@ -6,7 +6,7 @@ format, ``screening.py`` for the screening outcome (required, recommended, not_r
 for a catalogue without a screening block) and ``facts.py`` for the platform facts.
 """
 
-from .facts import FACT_FIELDS, PlatformFacts, check_platform_facts, load_platform_facts
+from .facts import FACT_FIELDS, FactSource, PlatformFacts, check_platform_facts, load_platform_facts
 from .loader import available_catalogs, get_catalog, latest_catalog, load_catalog_file
 from .model import (
     PLATFORMS,
@@ -45,6 +45,7 @@ __all__ = [
     "CatalogError",
     "Condition",
     "Criterion",
+    "FactSource",
     "Option",
     "PlatformFacts",
     "Question",

@@ -4,6 +4,10 @@ Loaded from ``data/platform-facts.yaml`` and validated as strictly as a catalogu
 per-platform question with ``suggest: <field>`` offers the platform's value as a suggestion the user
 confirms or changes. A fact listed under ``unverified`` is shown as "(unverified)"; a fact verified 12
 calendar months ago or earlier is shown as stale.
+
+Each fact may name its own primary source and the date it was checked there (``sources``): a fact with
+no checked date must be listed under ``unverified`` — a fact is never "verified" because it matches a
+summary.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from pathlib import Path
 from .loader import DATA_DIR, _kind, _Mapping, _read_yaml, _TAG_RE, _Validator
 from .model import FACT_FIELDS, PLATFORMS, Catalog, CatalogError, Question, Text
 
-__all__ = ["FACT_FIELDS", "FACTS_FILE", "STALE_AFTER_MONTHS", "PlatformFacts", "check_platform_facts",
-           "load_platform_facts"]
+__all__ = ["FACT_FIELDS", "FACTS_FILE", "STALE_AFTER_MONTHS", "FactSource", "PlatformFacts",
+           "check_platform_facts", "load_platform_facts"]
 
 FACTS_FILE = DATA_DIR / "platform-facts.yaml"
 STALE_AFTER_MONTHS = 12
@@ -26,7 +30,8 @@ STALE_AFTER_MONTHS = 12
 _TOP_KEYS = {"platforms"}
 _REQUIRED_FACT_KEYS = ("eu_entity", "transfer_tool", "transfer_basis", "joint_controller_addendum",
                        "addendum_name", "source", "verified_on")
-_FACT_KEYS = {*_REQUIRED_FACT_KEYS, "unverified"}
+_FACT_KEYS = {*_REQUIRED_FACT_KEYS, "unverified", "sources"}
+_SOURCE_KEYS = {"source", "checked_on"}
 # "other" stands for a platform the tool does not know: there is nothing to state facts about.
 _NO_FACTS_FOR = ("other",)
 
@@ -36,6 +41,16 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class FactSource:
+    """Where one fact comes from: the primary source by name, and the date it was checked there (None:
+    not checked, so the fact is listed under ``unverified``)."""
+
+    field: str
+    source: str
+    checked_on: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,13 @@ class PlatformFacts:
     unverified: tuple[str, ...]  # fields of FACT_FIELDS to show as "(unverified)"
     source: str
     verified_on: dt.date
+    sources: tuple[FactSource, ...] = ()  # per fact, in FACT_FIELDS order; empty when the file gives none
+
+    def source_of(self, field: str) -> FactSource | None:
+        """The primary source of one fact, if the file names one; KeyError for a name not in FACT_FIELDS."""
+        if field not in FACT_FIELDS:
+            raise KeyError(f"{field!r} is not a platform fact (facts: {', '.join(FACT_FIELDS)})")
+        return next((s for s in self.sources if s.field == field), None)
 
     def stale_on(self) -> dt.date:
         """The first day the facts count as stale: ``verified_on`` plus 12 calendar months."""
@@ -137,10 +159,33 @@ class _FactsValidator(_Validator):
                                 f"{', '.join(FACT_FIELDS)})", mapping)
         source = self.string(mapping["source"], where, "source", mapping).strip()
         verified_on = self.date(mapping["verified_on"], where, "verified_on", mapping)
+        sources = self.sources(mapping, where, unverified) if "sources" in mapping else ()
         return PlatformFacts(platform=platform, eu_entity=eu_entity, transfer_tool=transfer_tool,
                              transfer_basis=transfer_basis, joint_controller_addendum=addendum,
                              addendum_name=addendum_name, unverified=unverified, source=source,
-                             verified_on=verified_on)
+                             verified_on=verified_on, sources=sources)
+
+    def sources(self, mapping: _Mapping, where: str, unverified: tuple[str, ...]) -> tuple[FactSource, ...]:
+        """``sources: {<fact>: {source: <primary source>, checked_on: <date> | null}}``."""
+        raw = self.mapping(mapping["sources"], where, "sources", mapping)
+        found: dict[str, FactSource] = {}
+        for field, item in raw.items():
+            s_where = f"{where}.sources.{field}"
+            if field not in FACT_FIELDS:
+                raise self.fail(s_where, f"sources names {field!r}, which is not a platform fact (facts: "
+                                f"{', '.join(FACT_FIELDS)})", raw)
+            entry = self.mapping(item, s_where, "the source of a fact", raw)
+            self.keys(entry, s_where, _SOURCE_KEYS, ("source", "checked_on"))
+            text = self.string(entry["source"], s_where, "source", entry).strip()
+            checked_on = entry["checked_on"]
+            if checked_on is not None:
+                checked_on = self.date(checked_on, s_where, "checked_on", entry)
+            elif field not in unverified:
+                raise self.fail(s_where, f"{field} has no checked_on date, so it must be listed under "
+                                "unverified (a fact not checked in its primary source is shown as unverified)",
+                                entry)
+            found[field] = FactSource(field=field, source=text, checked_on=checked_on)
+        return tuple(found[f] for f in FACT_FIELDS if f in found)
 
     def date(self, value: object, where: str, field: str, node: _Mapping) -> dt.date:
         # YAML reads an unquoted 2026-11-21 as a date; a quoted one stays a string.

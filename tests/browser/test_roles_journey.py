@@ -1,9 +1,9 @@
 """The whole journey across roles in the system Chromium, with axe-core on every page type on the way.
 
 communicator: logs in, creates an assessment for Facebook and Instagram, answers every step in the
-  browser (one step first sent empty, to see the error summary; two-factor authentication "no", which
-  blocks approval), adds a decided measure, adopts a proposed residual rating and decides a treatment in
-  the risk register, records the data subjects' views, submits;
+  browser (one step first sent empty, to see the error summary), adds a decided measure, adopts a
+  proposed residual rating and decides a treatment in the risk register, records the data subjects'
+  views, submits;
 legal: comments on a question, sends the assessment back with a reason;
 communicator: sees the comment next to its question in the wizard, replies, changes the answer, resubmits;
 DPO: records advice on the Consultation page;
@@ -126,10 +126,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     for index, section in enumerate(catalog.sections):
         page.wait_for_url(re.compile(rf".*/steps/{section.key}$"))
         audit.check(page, f"step {section.key}")
-        data = step_data(demo, section.key, PLATFORMS)
-        if section.key == "security":
-            data["two_factor"] = "no"  # the catalogue's "before approval" warning: approval waits for "yes"
-        fill_step(page, data)
+        fill_step(page, step_data(demo, section.key, PLATFORMS))
         last = index + 1 == len(catalog.sections)
         page.get_by_role("button", name="Spara" if last else "Spara och fortsätt", exact=True).click()
     page.wait_for_url(overview_url)
@@ -163,13 +160,13 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     decide_remaining_risks(app, assessment_id)
 
     page.goto(overview_url)
-    page.locator(".actions").get_by_role("link", name="Samråd", exact=True).click()
+    page.locator(".actions").get_by_role("link", name="Råd och synpunkter", exact=True).click()
     page.wait_for_url(f"{overview_url}/consultation")
     audit.check(page, "consultation")
     page.locator("#sought-no").check()
     page.get_by_label("Om nej: varför inte").fill(
         "Följarna är en bred och anonym grupp; kommunen frågar om kanalerna i medborgarenkäten i stället.")
-    page.get_by_role("button", name="Spara åsikterna").click()
+    page.get_by_role("button", name="Spara synpunkterna").click()
     expect(page.get_by_role("status")).to_be_visible()
 
     page.goto(overview_url)
@@ -184,11 +181,12 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.get_by_role("link", name="Kommunens närvaro på Facebook och Instagram").first.click()
     page.wait_for_url(overview_url)
     audit.check(page, "overview (legal reviewing)")
-    two_factor = page.locator("#q-two_factor")
+    # The demo switched two-factor authentication on in November 2026, with codes that can be phished.
+    two_factor = page.locator("#q-two_factor_method")
     two_factor.get_by_text("Kommentera frågan").click()
-    two_factor.get_by_label("Kommentar").fill("Varför används inte tvåstegsverifiering?")
+    two_factor.get_by_label("Kommentar").fill("Varför används inte säkerhetsnycklar för administratörerna?")
     two_factor.get_by_role("button", name="Spara kommentaren").click()
-    page.wait_for_url(f"{overview_url}#q-two_factor")
+    page.wait_for_url(f"{overview_url}#q-two_factor_method")
     page.get_by_label("Vad behöver ändras").fill("Se kommentaren om tvåstegsverifiering.")
     page.get_by_role("button", name="Begär ändringar").click()
     expect(page.get_by_role("status")).to_be_visible()
@@ -203,18 +201,19 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.get_by_role("navigation", name="Steg").get_by_role(
         "link", name=security.title.get("sv"), exact=True).click()
     page.wait_for_url(f"{overview_url}/steps/security")
-    comments = question(page, "two_factor").locator(".question-comments")
-    expect(comments).to_contain_text("Varför används inte tvåstegsverifiering?")
+    comments = question(page, "two_factor_method").locator(".question-comments")
+    expect(comments).to_contain_text("Varför används inte säkerhetsnycklar för administratörerna?")
     audit.check(page, "step with review comments")
     comments.get_by_text("Svara", exact=True).click()
-    comments.get_by_label("Ditt svar").fill("Vi slår på tvåstegsverifiering i december.")
+    comments.get_by_label("Ditt svar").fill("Vi delar ut säkerhetsnycklar i december.")
     comments.get_by_role("button", name="Skicka svaret").click()
     page.wait_for_url(f"{overview_url}/steps/security")
-    expect(question(page, "two_factor").locator(".reply")).to_contain_text("i december")
+    expect(question(page, "two_factor_method").locator(".reply")).to_contain_text("i december")
     with app.app_context():
         reply = db.session.scalars(select(ReviewComment).where(ReviewComment.parent_id.is_not(None))).one()
-        assert reply.body == "Vi slår på tvåstegsverifiering i december." and reply.question_key == "two_factor"
-    page.locator("input[name='two_factor'][value='yes']").check()
+        assert reply.body == "Vi delar ut säkerhetsnycklar i december."
+        assert reply.question_key == "two_factor_method"
+    page.locator("input[name='two_factor_method'][value='phishing_resistant']").check()
     page.get_by_role("button", name="Spara och fortsätt", exact=True).click()
     page.wait_for_url(re.compile(r".*/steps/(?!security)\w+$"))
     page.goto(overview_url)
@@ -225,11 +224,11 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     # --- DPO: advice on the Consultation page -------------------------------------------------
     login(page, base, DPO)
     page.goto(overview_url)
-    page.locator(".actions").get_by_role("link", name="Samråd", exact=True).click()
+    page.locator(".actions").get_by_role("link", name="Råd och synpunkter", exact=True).click()
     page.wait_for_url(f"{overview_url}/consultation")
     audit.check(page, "consultation (DPO)")
     page.locator("#advice").fill(
-        "Slå på tvåstegsverifiering för alla konton och informera besökarna på Instagram.")
+        "Använd säkerhetsnycklar för alla administratörer och informera besökarna på Instagram.")
     page.locator("#followed-yes").check()
     page.get_by_role("button", name="Spara rådet").click()
     expect(page.get_by_role("status")).to_be_visible()
@@ -240,7 +239,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.goto(overview_url)
     page.get_by_role("link", name="Vad som ändrats", exact=True).click()
     page.wait_for_url(f"{overview_url}/changes")
-    expect(page.locator("table")).to_contain_text("Ja")
+    expect(page.locator("table")).to_contain_text("Säkerhetsnyckel eller passkey för alla administratörer")
     audit.check(page, "changes")
     page.goto(overview_url)
     page.get_by_role("link", name="Händelselogg").click()
@@ -249,7 +248,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.goto(overview_url)
     # The open comment blocks approval until it is resolved.
     expect(page.locator("#blockers-title")).to_be_visible()
-    question(page, "two_factor").get_by_role("button", name="Markera som löst").click()
+    question(page, "two_factor_method").get_by_role("button", name="Markera som löst").click()
     page.wait_for_url(re.compile(re.escape(overview_url)))
     expect(page.locator("#blockers-title")).to_have_count(0)
     page.get_by_role("link", name="Godkänn och signera").click()
