@@ -165,9 +165,15 @@ def register_template_helpers(app: Flask) -> None:
 
     app.add_template_global(approval_authority)  # the approval page and the PDF name who decides
 
+    from flask_login import current_user
+
+    from .policy import can_administer
+
     @app.context_processor
     def inject() -> dict:
-        return {"current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
+        return {"can_administer": bool(current_user and current_user.is_authenticated
+                                       and can_administer(current_user)),
+                "current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
                 "role_label": role_label, "status_label": status_label, "scale_labels": SCALE_LABELS,
                 "level_labels": LEVEL_LABELS, "likelihood_meaning": LIKELIHOOD_MEANING,
                 "severity_meaning": SEVERITY_MEANING, "high_policy": HIGH_POLICY}

@@ -19,16 +19,17 @@ from .catalog.screening import ScreeningOutcome, screening_outcome
 from .catalog.screening import applies as catalog_applies
 from .extensions import db
 from .models import Answer, Assessment, User, utcnow
-from .workflow import WorkflowError, can_edit
+from .policy import can_edit
+from .errors import Conflict, Forbidden
 
 AnswerKey = tuple[str, str]  # (question key, platform or '')
 
 
-class StaleEdit(WorkflowError):
+class StaleEdit(Conflict):
     def __init__(self) -> None:
         super().__init__(_l("Someone else saved this assessment after you opened the page. Your changes on "
                             "this page were not saved; they are shown below so you can compare and save "
-                            "again."), status_code=409)
+                            "again."))
 
 
 def catalog_of(assessment: Assessment) -> Catalog:
@@ -166,17 +167,18 @@ def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None
     return result
 
 
-def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
-              expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> int:
-    """Store the answers of one step. Returns how many answers changed.
+def save_answers(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
+                 expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> int:
+    """Store the answers of one step (the wizard's ``save_step`` derives the risks after). Returns how many
+    answers changed.
 
     ``answers``: the assessment's answers as this request loaded them (``load_answers``), if it did; they
     are brought in place to what is stored after the save, so neither the risk derivation nor the page
-    loads them again (issue 9). They cannot be out of date: any save since they were read changed the
+    loads them again. They cannot be out of date: any save since they were read changed the
     version, and the check below, under the row lock, refuses the edit; this step's own answers are
     taken from the rows read under the lock."""
     if not can_edit(actor, assessment):
-        raise WorkflowError(_l("This assessment cannot be edited now."), status_code=403)
+        raise Forbidden(_l("This assessment cannot be edited now."))
     # Lock the assessment row and read its version as committed now, before writing anything: checking
     # the copy loaded at the start of the request let two first saves of a step both pass the check and
     # collide on the answers' unique constraint (found by tests/test_concurrency.py on PostgreSQL).
@@ -205,11 +207,7 @@ def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, 
             answers[key] = value
     if answers is not None:
         answers.update({key: row.value for key, row in existing.items()})  # as read, or as changed above
-    if changed:
-        from .risk.service import sync_risks  # risks follow the answers (Art. 35(7)(c))
-
-        db.session.flush()
-        sync_risks(assessment, actor, answers)
+    db.session.flush()
     assessment.last_step = section.key
     # Touching the row bumps the version counter even when only answers changed, so a second
     # page open on the old version is refused (optimistic locking).

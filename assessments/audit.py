@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .extensions import db
-from .models import AuditEvent, Organisation, User, utcnow
+from .models import Assessment, AuditEvent, Organisation, User, utcnow
 
 GENESIS = "0" * 64
 
@@ -101,3 +101,10 @@ def verify_chain(organisation_id: int) -> list[ChainProblem]:
         prev = event.hash
         expected_seq = event.seq + 1
     return problems
+
+
+def events_of(assessment: Assessment) -> list[AuditEvent]:
+    """One assessment's events in the order they happened (its organisation's chain)."""
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id,
+                                                           AuditEvent.organisation_id == assessment.organisation_id)
+                                   .order_by(AuditEvent.seq)))

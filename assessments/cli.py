@@ -60,7 +60,7 @@ def demo_command(names: tuple[str, ...]) -> None:
     from . import workflow
     from .demo import create_demo_assessment, demo_names
     from .signoff import archive, sign_approval
-    from .workflow import WorkflowError
+    from .errors import DomainError
 
     if db.session.scalar(select(func.count()).select_from(Organisation)) == 0:
         click.echo("No organisations yet: run `flask --app app init` first.", err=True)
@@ -75,7 +75,7 @@ def demo_command(names: tuple[str, ...]) -> None:
             db.session.flush()
             result = sign_approval(assessment, reviewer, expected_version=assessment.version)
             db.session.commit()
-        except WorkflowError as exc:
+        except DomainError as exc:
             db.session.rollback()
             click.echo(f"Could not sign {name}: {exc.message}", err=True)
             sys.exit(1)

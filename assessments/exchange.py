@@ -103,7 +103,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import audit, csvfile, workflow
+from . import audit, csvfile, policy
 from .answers import answer_key, catalog_of, is_answered, load_answers, slots
 from .archive import ArchiveError
 from .catalog import PLATFORMS, Catalog, CatalogError, Question, get_catalog
@@ -118,7 +118,7 @@ from .risk.matrix import SCALE
 from .risk.rules import RiskRule, load_risk_rules
 from .risk.service import RATING_FIELDS, enforce_decided_measures, measures_of, risks_of, sync_risks
 from .roles import ROLE_LABELS
-from .workflow import WorkflowError
+from .errors import Conflict, Forbidden
 
 FORMAT = "konsekvens.assessment/1"
 AUDIT_FORMAT = "konsekvens.audit-trail/1"
@@ -166,11 +166,11 @@ def signed_document(assessment: Assessment) -> tuple[Signature, ArchivedDocument
 
 def inquiry_bundle(assessment: Assessment, actor: User) -> Bundle:
     """The ZIP an organisation hands to IMY (see the module docstring). Records "bundle_downloaded"."""
-    if not workflow.can_view(actor, assessment):
-        raise WorkflowError(_l("You may not see this assessment."), status_code=403)
+    if not policy.can_view(actor, assessment):
+        raise Forbidden(_l("You may not see this assessment."))
     signed = signed_document(assessment) if assessment.status in BUNDLE_STATUSES else None
     if signed is None:
-        raise WorkflowError(_l("Only an approved and signed assessment has an inquiry bundle."))
+        raise Conflict(_l("Only an approved and signed assessment has an inquiry bundle."))
     signature, document = signed
     from .signoff import archive
 
@@ -387,8 +387,8 @@ def export_document(assessment: Assessment) -> dict[str, Any]:
 
 def export_json(assessment: Assessment, actor: User) -> bytes:
     """The export as UTF-8 JSON; records "exported" (data leaving the tool is traceable)."""
-    if not workflow.can_view(actor, assessment):
-        raise WorkflowError(_l("You may not see this assessment."), status_code=403)
+    if not policy.can_view(actor, assessment):
+        raise Forbidden(_l("You may not see this assessment."))
     document = export_document(assessment)
     data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     audit.record(assessment.organisation_id, "exported", actor=actor, assessment_id=assessment.id,
@@ -862,8 +862,8 @@ def parse_import(data: bytes) -> ImportPlan:
 
 def import_assessment(data: bytes, actor: User, *, filename: str | None = None) -> Assessment:
     """A new draft in the actor's organisation from an exported file; ImportRejected writes nothing."""
-    if not workflow.can_create(actor):
-        raise WorkflowError(_l("Your role does not allow creating assessments."), status_code=403)
+    if not policy.can_create(actor):
+        raise Forbidden(_l("Your role does not allow creating assessments."))
     plan = parse_import(data)
     catalog = plan.catalog
     assessment = Assessment(

@@ -193,8 +193,7 @@ def form_data_from_answers(slots: list[Slot], answers: dict) -> dict[str, Any]:
 
 
 __all__ = ["LoginForm", "NewAssessmentForm", "CommentForm", "RequestChangesForm", "ApproveForm",
-           "step_form_class", "field_value", "form_data_from_answers", "platform_choices",
-           "IntegerField", "SelectField"]
+           "step_form_class", "field_value", "form_data_from_answers", "platform_choices"]
 
 
 def plain_choices(field) -> list[tuple[str, Any, Any, bool]] | None:

@@ -206,7 +206,7 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     from .report.verification import verify_pdf
     from .approval import approval_blockers, independence_problems
     from .signoff import approval_meaning, approval_reason, seal_passphrase, seal_paths
-    from .workflow import can_approve
+    from .policy import can_approve
 
     try:
         data = store.read(relative_path)  # also checks the bytes against the hash in the file name
@@ -278,7 +278,7 @@ def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
     """
     from .archive import StoredFile
     from .signoff import _claim as claim_for_approval, record_approval
-    from .workflow import WorkflowError
+    from .errors import DomainError
 
     try:
         approval = _proven_approval(relative_path, store, trust_roots)
@@ -296,7 +296,7 @@ def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
                                  signed_at=approval.signed_at, certificate_subject=approval.certificate_subject,
                                  registration_number=None, completed_by=COMPLETED_BY)
         db.session.commit()
-    except WorkflowError:
+    except DomainError:
         db.session.rollback()
         return _quarantine(relative_path, store, _NotLinkable(
             f"assessment {assessment.id} changed while it was being repaired", assessment))

@@ -27,7 +27,7 @@ def has_control_characters(value: object) -> bool:
 def require_plain_text(*values: object) -> None:
     """For the services that take text outside WTForms (comments, risks, measures, the consultation record):
     refuse before anything is written, with the same message as the forms."""
-    from .workflow import WorkflowError
+    from .errors import Invalid
 
     if any(has_control_characters(value) for value in values):
-        raise WorkflowError(CONTROL_CHARACTERS_MESSAGE, status_code=400)
+        raise Invalid(CONTROL_CHARACTERS_MESSAGE)

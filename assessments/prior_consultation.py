@@ -13,48 +13,40 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import audit
+from . import audit, policy
 from .extensions import db
-from .models import Assessment, PriorConsultation, Role, Status, User, utcnow
+from .models import Assessment, PriorConsultation, User, utcnow
 from .plaintext import require_plain_text
-from .workflow import WorkflowError
+from .errors import Forbidden, Invalid, NotFound
 
 CASE_NUMBER_MAX = 64
 ADVICE_MAX = 20000
-KEEPERS = (Role.LEGAL, Role.DPO)
 
 
 def prior_consultation_of(assessment: Assessment) -> PriorConsultation | None:
     return db.session.scalars(select(PriorConsultation).where(PriorConsultation.assessment_id == assessment.id)).first()
 
 
-def can_record(user: User, assessment: Assessment) -> bool:
-    return (user.organisation_id == assessment.organisation_id and user.role in KEEPERS
-            and assessment.status is not Status.SUPERSEDED)
-
-
 def record_prior_consultation(assessment: Assessment, actor: User, *, requested_on: date | None,
                               case_number: str, answered_on: date | None, advice: str) -> PriorConsultation:
     if actor.organisation_id != assessment.organisation_id:
-        raise WorkflowError(_l("Not allowed."), status_code=404)
-    if not can_record(actor, assessment):
-        raise WorkflowError(_l("Only legal or the DPO keeps the record of the prior consultation."), status_code=403)
+        raise NotFound(_l("Not allowed."))
+    if not policy.can_keep_prior_consultation(actor, assessment):
+        raise Forbidden(_l("Only legal or the DPO keeps the record of the prior consultation."))
     case_number, advice = (case_number or "").strip(), (advice or "").strip()
     require_plain_text(case_number, advice)
     if len(case_number) > CASE_NUMBER_MAX or len(advice) > ADVICE_MAX:
-        raise WorkflowError(_l("The case number has at most 64 characters and IMY's advice at most 20,000. "
-                               "Nothing was saved."), status_code=400)
+        raise Invalid(_l("The case number has at most 64 characters and IMY's advice at most 20,000. "
+                               "Nothing was saved."))
     if requested_on is None and (case_number or answered_on or advice):
-        raise WorkflowError(_l("Give the date the request was sent to IMY first. Nothing was saved."),
-                            status_code=400)
+        raise Invalid(_l("Give the date the request was sent to IMY first. Nothing was saved."))
     if answered_on is not None and requested_on is not None and answered_on < requested_on:
-        raise WorkflowError(_l("IMY cannot have answered before the request was sent. Nothing was saved."),
-                            status_code=400)
+        raise Invalid(_l("IMY cannot have answered before the request was sent. Nothing was saved."))
     if answered_on is not None and not advice:
-        raise WorkflowError(_l("Write down IMY's written advice, or leave the date of the answer empty. Nothing "
-                               "was saved."), status_code=400)
+        raise Invalid(_l("Write down IMY's written advice, or leave the date of the answer empty. Nothing "
+                               "was saved."))
     if requested_on is not None and requested_on > date.today():
-        raise WorkflowError(_l("The request date cannot be in the future. Nothing was saved."), status_code=400)
+        raise Invalid(_l("The request date cannot be in the future. Nothing was saved."))
     row = prior_consultation_of(assessment)
     if row is None:
         row = PriorConsultation(assessment_id=assessment.id, recorded_by_id=actor.id)

@@ -13,13 +13,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from . import audit
+from . import audit, policy
 from .answers import AnswerKey, catalog_of, load_answers
 from .extensions import db
 from .plaintext import require_plain_text
-from .models import (Assessment, DataSubjectViews, DpoAdvice, ReviewComment, Role, SectionVerdict, Status,
-                     Submission, User, Verdict, utcnow)
-from .workflow import AUTHOR_ROLES, WorkflowError
+from .models import (Assessment, DataSubjectViews, DpoAdvice, ReviewComment, SectionVerdict, Submission, User, Verdict, utcnow)
+from .errors import Conflict, Forbidden, Invalid, NotFound
 
 FOLLOWED = ("yes", "partly", "no")
 COMMENT_MAX = 5000
@@ -28,15 +27,7 @@ TEXT_MAX = 20000
 
 def _same_org(user: User, assessment: Assessment) -> None:
     if user.organisation_id != assessment.organisation_id:
-        raise WorkflowError(_l("Not allowed."), status_code=404)
-
-
-def can_comment(user: User, assessment: Assessment) -> bool:
-    """Legal comments while reviewing; the author's side answers while the assessment is with them."""
-    if user.organisation_id != assessment.organisation_id or assessment.status in (Status.APPROVED,
-                                                                                   Status.SUPERSEDED):
-        return False
-    return user.role in (Role.LEGAL, Role.DPO) or user.role in AUTHOR_ROLES
+        raise NotFound(_l("Not allowed."))
 
 
 def comment_target(assessment: Assessment, field: str | None) -> tuple[str | None, str]:
@@ -52,7 +43,7 @@ def comment_target(assessment: Assessment, field: str | None) -> tuple[str | Non
     except KeyError:
         question = None
     if question is None or platform not in (assessment.platforms if question.per_platform else [""]):
-        raise WorkflowError(_l("The comment names a question that is not in this assessment."), status_code=400)
+        raise Invalid(_l("The comment names a question that is not in this assessment."))
     return key, platform
 
 
@@ -61,15 +52,15 @@ def add_comment(assessment: Assessment, actor: User, body: str, *, question: str
     _same_org(actor, assessment)
     if parent is None and question is not None:
         question, platform = comment_target(assessment, question + (f"__{platform}" if platform else ""))
-    if not can_comment(actor, assessment):
-        raise WorkflowError(_l("You cannot comment on this assessment now."), status_code=403)
+    if not policy.can_comment(actor, assessment):
+        raise Forbidden(_l("You cannot comment on this assessment now."))
     body = (body or "").strip()
     require_plain_text(body)
     if not body or len(body) > COMMENT_MAX:
-        raise WorkflowError(_l("Write a comment (at most 5,000 characters)."), status_code=400)
+        raise Invalid(_l("Write a comment (at most 5,000 characters)."))
     if parent is not None:
         if parent.assessment_id != assessment.id:
-            raise WorkflowError(_l("Not allowed."), status_code=404)
+            raise NotFound(_l("Not allowed."))
         question, platform = parent.question_key, parent.platform
         parent = parent if parent.parent_id is None else db.session.get(ReviewComment, parent.parent_id)
     comment = ReviewComment(assessment_id=assessment.id, question_key=question, platform=platform or "",
@@ -84,9 +75,9 @@ def add_comment(assessment: Assessment, actor: User, body: str, *, question: str
 def resolve_comment(assessment: Assessment, actor: User, comment: ReviewComment, resolved: bool = True) -> None:
     _same_org(actor, assessment)
     if comment.assessment_id != assessment.id or comment.parent_id is not None:
-        raise WorkflowError(_l("Not allowed."), status_code=404)
-    if not can_comment(actor, assessment):
-        raise WorkflowError(_l("You cannot comment on this assessment now."), status_code=403)
+        raise NotFound(_l("Not allowed."))
+    if not policy.can_comment(actor, assessment):
+        raise Forbidden(_l("You cannot comment on this assessment now."))
     comment.resolved_at, comment.resolved_by_id = (utcnow(), actor.id) if resolved else (None, None)
     audit.record(assessment.organisation_id, "comment_resolved" if resolved else "comment_reopened", actor=actor,
                  assessment_id=assessment.id, comment=comment.id)
@@ -118,14 +109,13 @@ def threads(assessment: Assessment) -> dict[tuple[str | None, str], list[Thread]
 
 def set_verdict(assessment: Assessment, actor: User, section_key: str, verdict: str, note: str) -> None:
     _same_org(actor, assessment)
-    if not (actor.role is Role.LEGAL and assessment.status is Status.IN_REVIEW and assessment.author_id != actor.id):
-        raise WorkflowError(_l("Only a legal reviewer other than the author gives verdicts, during review."),
-                            status_code=403)
+    if not policy.can_review(actor, assessment):
+        raise Forbidden(_l("Only a legal reviewer other than the author gives verdicts, during review."))
     try:
         catalog_of(assessment).section(section_key)
         value = Verdict(verdict)
     except (KeyError, ValueError):
-        raise WorkflowError(_l("Choose one of the alternatives."), status_code=400) from None
+        raise Invalid(_l("Choose one of the alternatives.")) from None
     require_plain_text(note)
     db.session.add(SectionVerdict(assessment_id=assessment.id, section_key=section_key, verdict=value,
                                   note=(note or "").strip()[:COMMENT_MAX] or None, reviewer_id=actor.id))
@@ -145,25 +135,23 @@ def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, follo
                       on_behalf: bool) -> DpoAdvice:
     """The DPO records the advice, or legal records it on the DPO's behalf and says so."""
     _same_org(actor, assessment)
-    if actor.role is Role.DPO:
+    policy.require(policy.advises(actor), _l("Only the DPO, or legal on the DPO's behalf, records the DPO's "
+                                             "advice."))
+    if not policy.records_advice_on_behalf(actor):
         on_behalf = False
-    elif actor.role is Role.LEGAL:
-        if not on_behalf:
-            raise WorkflowError(_l("Tick that you record the advice on the DPO's behalf."), status_code=400)
-    else:
-        raise WorkflowError(_l("Only the DPO, or legal on the DPO's behalf, records the DPO's advice."),
-                            status_code=403)
-    if assessment.status in (Status.APPROVED, Status.SUPERSEDED):
-        raise WorkflowError(_l("The assessment is approved and can no longer be changed."), status_code=409)
+    elif not on_behalf:
+        raise Invalid(_l("Tick that you record the advice on the DPO's behalf."))
+    if policy.is_closed(assessment):
+        raise Conflict(_l("The assessment is approved and can no longer be changed."))
     advice, reason = (advice or "").strip(), (overruled_reason or "").strip()
     require_plain_text(advice, reason)
     if not advice or len(advice) > TEXT_MAX:
-        raise WorkflowError(_l("Write the DPO's advice."), status_code=400)
+        raise Invalid(_l("Write the DPO's advice."))
     if followed not in FOLLOWED:
-        raise WorkflowError(_l("Say whether the advice is followed."), status_code=400)
+        raise Invalid(_l("Say whether the advice is followed."))
     if followed != "yes" and not reason:
         # ICO DPIA step 7: if the DPO's advice is overruled, record why.
-        raise WorkflowError(_l("Say why the advice is not (fully) followed."), status_code=400)
+        raise Invalid(_l("Say why the advice is not (fully) followed."))
     row = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == assessment.id)).first()
     if row is None:
         row = DpoAdvice(assessment_id=assessment.id)
@@ -179,19 +167,18 @@ def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, follo
 def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bool | None, whose: str,
                               summary: str, reason_not_sought: str) -> DataSubjectViews:
     _same_org(actor, assessment)
-    if actor.role not in (Role.COMMUNICATOR, Role.LEGAL, Role.DPO):
-        raise WorkflowError(_l("Your role cannot record the data subjects' views."), status_code=403)
-    if assessment.status in (Status.APPROVED, Status.SUPERSEDED):
-        raise WorkflowError(_l("The assessment is approved and can no longer be changed."), status_code=409)
+    policy.require(policy.takes_part_in_review(actor), _l("Your role cannot record the data subjects' views."))
+    if policy.is_closed(assessment):
+        raise Conflict(_l("The assessment is approved and can no longer be changed."))
     whose, summary, reason = (whose or "").strip(), (summary or "").strip(), (reason_not_sought or "").strip()
     require_plain_text(whose, summary, reason)
     if sought is None:
-        raise WorkflowError(_l("Say whether the views of data subjects were sought."), status_code=400)
+        raise Invalid(_l("Say whether the views of data subjects were sought."))
     if sought and not (whose and summary):
-        raise WorkflowError(_l("Say whose views were sought and what they said."), status_code=400)
+        raise Invalid(_l("Say whose views were sought and what they said."))
     if not sought and not reason:
         # Art. 35(9): "where appropriate" — when they are not sought, the reason is part of the record.
-        raise WorkflowError(_l("Say why the views of data subjects were not sought."), status_code=400)
+        raise Invalid(_l("Say why the views of data subjects were not sought."))
     row = db.session.scalars(select(DataSubjectViews).where(DataSubjectViews.assessment_id == assessment.id)).first()
     if row is None:
         row = DataSubjectViews(assessment_id=assessment.id, sought=sought, recorded_by_id=actor.id)

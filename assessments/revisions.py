@@ -18,13 +18,27 @@ from .answers import catalog_of, load_answers
 from .catalog import Question, latest_catalog
 from .extensions import db
 from .models import Answer, Assessment, Status, User
-from .workflow import WorkflowError, can_create
+from .policy import can_create, same_organisation
+from .errors import Conflict, Forbidden
 
 
 @dataclass(frozen=True)
 class NewRevision:
     assessment: Assessment
     not_carried: tuple[tuple[str, str], ...]  # (question key, platform) of answers left behind
+
+    def not_carried_names(self, source: Assessment) -> list[str]:
+        """The questions left behind, as the source revision's catalogue words them (with the platform)."""
+        catalog = catalog_of(source)
+        lang = source.language
+        names = []
+        for key, platform in self.not_carried:
+            try:
+                text = catalog.question(key).text.get(lang)
+            except KeyError:
+                text = key
+            names.append(f"{text} ({source.platform_name(platform, lang)})" if platform else text)
+        return names
 
 
 def value_fits(question: Question, value: Any) -> bool:
@@ -37,18 +51,27 @@ def value_fits(question: Question, value: Any) -> bool:
     return isinstance(value, str)
 
 
+def previous_revision(assessment: Assessment) -> Assessment | None:
+    """The revision this one replaces, within the same organisation."""
+    if not assessment.previous_revision_id:
+        return None
+    return db.session.scalars(select(Assessment).where(
+        Assessment.id == assessment.previous_revision_id,
+        Assessment.organisation_id == assessment.organisation_id)).first()
+
+
 def newer_revision_exists(assessment: Assessment) -> bool:
     return db.session.scalar(select(Assessment.id).where(Assessment.previous_revision_id == assessment.id)
                              .limit(1)) is not None
 
 
 def new_revision(assessment: Assessment, actor: User, *, to_latest_catalog: bool) -> NewRevision:
-    if assessment.organisation_id != actor.organisation_id or not can_create(actor):
-        raise WorkflowError(_l("You may not start a new revision."), status_code=403)
+    if not (same_organisation(actor, assessment) and can_create(actor)):
+        raise Forbidden(_l("You may not start a new revision."))
     if assessment.status is not Status.APPROVED:
-        raise WorkflowError(_l("Only an approved assessment gets a new revision; this one can still be edited."))
+        raise Conflict(_l("Only an approved assessment gets a new revision; this one can still be edited."))
     if newer_revision_exists(assessment):
-        raise WorkflowError(_l("A newer revision of this assessment already exists."))
+        raise Conflict(_l("A newer revision of this assessment already exists."))
     source_catalog = catalog_of(assessment)
     target = latest_catalog(assessment.catalog_id) if to_latest_catalog else source_catalog
     copy = Assessment(

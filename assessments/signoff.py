@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext as _l
 from sqlalchemy import update
 
-from . import audit, workflow
+from . import audit, policy, workflow
 from .answers import load_answers
 from .archive import Archive, ArchiveError, StoredFile
 from .extensions import db
@@ -33,7 +33,7 @@ from .report.seal import Seal, SealError, load_seal
 from .report.signing import SigningError, TimestampError, sign_pdf
 from .report.timestamps import timestamper_from_config
 from .roles import role_label
-from .workflow import WorkflowError
+from .errors import Conflict, Failure, Forbidden, Invalid, Unavailable
 
 
 @dataclass(frozen=True)
@@ -143,16 +143,20 @@ def _claim(assessment: Assessment, expected_version: int) -> None:
     db.session.refresh(assessment)
     if result.rowcount != 1:
         if assessment.status is Status.APPROVED:
-            raise WorkflowError(_l("This assessment has already been approved and signed."))
-        raise WorkflowError(_l("The assessment changed after you opened this page. Nothing was signed. "
+            raise Conflict(_l("This assessment has already been approved and signed."))
+        raise Conflict(_l("The assessment changed after you opened this page. Nothing was signed. "
                                "Read it again and approve once more."))
+
+
+class WrongPassword(Invalid):
+    """The signer's password did not match: they stay on the form, and it counts as a failed check."""
 
 
 def approve_and_sign(assessment: Assessment, actor: User, *, password: str, expected_version: int,
                      registration_number: str | None = None) -> SignedResult:
     # 21 CFR Part 11 § 11.200 pattern: the signer proves who they are at the moment of signing.
     if not actor.check_password(password):
-        raise WorkflowError(_l("The password is not correct. Nothing was signed."), status_code=400)
+        raise WrongPassword(_l("The password is not correct. Nothing was signed."))
     return sign_approval(assessment, actor, expected_version=expected_version,
                          registration_number=registration_number)
 
@@ -163,24 +167,24 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
     command, run by the operator on the server, calls this directly."""
     from .approval import approval_blockers, independence_problems
 
-    if not workflow.can_approve(actor, assessment):
+    if not policy.can_approve(actor, assessment):
         if assessment.status is Status.APPROVED:
-            raise WorkflowError(_l("This assessment has already been approved and signed."))
-        raise WorkflowError(_l("Only a legal reviewer other than the author may approve."), status_code=403)
+            raise Conflict(_l("This assessment has already been approved and signed."))
+        raise Forbidden(_l("Only a legal reviewer other than the author may approve."))
     problems = independence_problems(assessment, actor)
     if problems:
-        raise WorkflowError(_l("You may not approve this assessment: %(why)s Another legal reviewer must approve "
-                               "it.", why=" ".join(problems)), status_code=403)
+        raise Forbidden(_l("You may not approve this assessment: %(why)s Another legal reviewer must approve "
+                               "it.", why=" ".join(problems)))
     blockers = approval_blockers(assessment)
     if blockers:
-        raise WorkflowError(_l("Approval is not possible yet: %(missing)s",
+        raise Conflict(_l("Approval is not possible yet: %(missing)s",
                                missing=" ".join(b.message for b in blockers)))
     _claim(assessment, expected_version)
 
     try:
         seal = organisation_seal(assessment.organisation)
     except SealError as exc:
-        raise WorkflowError(SEAL_MESSAGES.get(exc.code, SEAL_FALLBACK), status_code=503) from exc
+        raise Unavailable(SEAL_MESSAGES.get(exc.code, SEAL_FALLBACK)) from exc
 
     answers = load_answers(assessment)
     answers_json = canonical_json(answers_document(assessment, answers))
@@ -206,21 +210,20 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
         )
     except TimestampError as exc:
         current_app.logger.error("no signature timestamp for assessment %s: %s", assessment.id, exc)
-        raise WorkflowError(_l("The time-stamping service could not be reached or gave an invalid answer, so "
+        raise Unavailable(_l("The time-stamping service could not be reached or gave an invalid answer, so "
                                "the document could not be signed. Nothing was archived; the assessment is "
                                "still in review. Try again later, or ask your administrator to check the "
-                               "time-stamping service."), status_code=503) from exc
+                               "time-stamping service.")) from exc
     except SigningError as exc:
         current_app.logger.exception("signing failed for assessment %s", assessment.id)
-        raise WorkflowError(_l("The document could not be signed. Nothing was archived; the assessment is "
-                               "still in review."), status_code=500) from exc
+        raise Failure(_l("The document could not be signed. Nothing was archived; the assessment is "
+                               "still in review.")) from exc
     try:
         stored = archive().store(signed)
     except ArchiveError as exc:
         current_app.logger.error("archiving failed for assessment %s: %s", assessment.id, exc)
-        raise WorkflowError(_l("The signed document could not be archived (the storage is full or not "
-                               "writable). Nothing was approved; the assessment is still in review."),
-                            status_code=503) from exc
+        raise Unavailable(_l("The signed document could not be archived (the storage is full or not "
+                               "writable). Nothing was approved; the assessment is still in review.")) from exc
 
     # The file is durable (fsynced, renamed) before any row refers to it.
     return record_approval(assessment, actor, stored=stored, answers=answers, answers_sha256=answers_sha,

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from assessments import create_app, review, workflow
+from assessments import create_app, policy, review, workflow
 from assessments.demo import USERS
 from assessments.extensions import db
 from assessments.models import Assessment, Measure, ReviewComment, Risk, Role, Status
@@ -37,7 +37,7 @@ LOCAL_PART = {role: local for local, role, _name in USERS}
 
 C, L, D, A, V = Role.COMMUNICATOR, Role.LEGAL, Role.DPO, Role.ADMIN, Role.VIEWER
 EVERYONE = frozenset(Role)
-AUTHORS = frozenset(workflow.AUTHOR_ROLES)  # communicator and legal
+AUTHORS = frozenset(policy.AUTHOR_ROLES)  # communicator and legal
 REVIEWER = frozenset({L})  # legal, never the author (the author is the communicator)
 COMMENTERS = frozenset({C, L, D})
 ADVISERS = frozenset({D, L})  # the DPO, or legal on the DPO's behalf

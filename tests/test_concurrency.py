@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 
 from assessments import signoff, workflow
 from assessments.extensions import db
-from assessments.workflow import WorkflowError
+from assessments.errors import DomainError
 from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent, Role, Signature, Status,
                                 User)
 from tests.answering import latest_demo, step_data, version_of
@@ -194,7 +194,7 @@ def calls(monkeypatch):
     def claim(assessment, expected_version):
         try:
             real_claim(assessment, expected_version)
-        except WorkflowError as exc:
+        except DomainError as exc:
             with guard:
                 counted["claims"].append(str(exc.message))
             raise

@@ -23,7 +23,7 @@ from assessments.risk import service
 from assessments.risk.matrix import is_high
 from assessments.risk.presenter import present
 from assessments.signoff import archive, sign_approval
-from assessments.workflow import WorkflowError
+from assessments.errors import DomainError
 from tests.answering import latest_demo, version_of
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import answered_assessment, reload, user
@@ -87,13 +87,13 @@ def test_a_residual_below_inherent_needs_a_decided_measure(app, draft):
         risk = free_risk(assessment)
         db.session.commit()
         assert ratings(risk) == (3, 4, 3, 4)  # without measures, residual is inherent
-        with pytest.raises(WorkflowError, match="beslutad åtgärd"):
+        with pytest.raises(DomainError, match="beslutad åtgärd"):
             service.change_ratings(risk, assessment, user(LEGAL), {"residual_likelihood": 1}, "Lösenordsbyte.")
         db.session.rollback()
         risk = db.session.get(Risk, risk.id)
         assert ratings(risk) == (3, 4, 3, 4) and history(risk) == []
         # A measure without a due date is not a decision: refused, and it would not count either.
-        with pytest.raises(WorkflowError, match="datum då den ska vara klar"):
+        with pytest.raises(DomainError, match="datum då den ska vara klar"):
             measure_for(assessment, [risk], due=None)
         db.session.rollback()
         risk = db.session.get(Risk, risk.id)
@@ -109,7 +109,7 @@ def test_a_residual_above_inherent_is_refused_and_a_raised_inherent_carries_the_
         risk = free_risk(assessment)
         measure_for(assessment, [risk])
         db.session.commit()
-        with pytest.raises(WorkflowError, match="högre än den inneboende"):
+        with pytest.raises(DomainError, match="högre än den inneboende"):
             service.change_ratings(risk, assessment, user(COMMUNICATOR), {"residual_likelihood": 4}, "Fel.")
         db.session.rollback()
         risk = db.session.get(Risk, risk.id)
@@ -163,7 +163,7 @@ def test_a_rules_proposal_is_not_a_rating_until_adopted_with_a_decided_measure(a
                                                                       risk.inherent_severity)
         assert view.proposal == (min(view.rule.residual.likelihood, risk.inherent_likelihood),
                                  min(view.rule.residual.severity, risk.inherent_severity))
-        with pytest.raises(WorkflowError, match="beslutad åtgärd"):
+        with pytest.raises(DomainError, match="beslutad åtgärd"):
             service.adopt_proposal(risk, assessment, user(COMMUNICATOR))
         db.session.rollback()
         risk = db.session.get(Risk, risk.id)
@@ -180,13 +180,13 @@ def test_treatment_decisions_need_their_grounds_and_say_who_accepted(app, draft)
         assessment = db.session.get(Assessment, draft)
         risk = free_risk(assessment)
         db.session.commit()
-        with pytest.raises(WorkflowError, match="beslutad åtgärd"):
+        with pytest.raises(DomainError, match="beslutad åtgärd"):
             service.set_treatment(risk, assessment, user(COMMUNICATOR), "reduce", "")
-        with pytest.raises(WorkflowError, match="varför risken godtas"):
+        with pytest.raises(DomainError, match="varför risken godtas"):
             service.set_treatment(risk, assessment, user(LEGAL), "accept", "  ")
-        with pytest.raises(WorkflowError, match="vad som upphör"):
+        with pytest.raises(DomainError, match="vad som upphör"):
             service.set_treatment(risk, assessment, user(COMMUNICATOR), "avoid", "")
-        with pytest.raises(WorkflowError, match="alternativen"):
+        with pytest.raises(DomainError, match="alternativen"):
             service.set_treatment(risk, assessment, user(COMMUNICATOR), "ignore", "x")
         db.session.rollback()
         risk = db.session.get(Risk, risk.id)
@@ -204,7 +204,7 @@ def test_a_risk_of_a_platform_whose_transfer_may_not_take_place_can_only_be_avoi
         service.sync_risks(assessment, user(COMMUNICATOR))
         assert service.stopped_platforms(assessment) == {"instagram"}
         risk = next(r for r in service.risks_of(assessment) if r.active and r.platform == "instagram")
-        with pytest.raises(WorkflowError, match="kan bara undvikas"):
+        with pytest.raises(DomainError, match="kan bara undvikas"):
             service.set_treatment(risk, assessment, user(LEGAL), "accept", "Vi godtar.")
         db.session.rollback()
         risk = db.session.get(Risk, risk.id)
@@ -375,7 +375,7 @@ def test_a_stale_verdict_given_again_no_longer_blocks(app, draft):
 # --- Four eyes ------------------------------------------------------------------------------------------
 
 def legal_edits_answer(assessment):
-    from assessments.answers import save_step
+    from assessments.wizard import save_step
     from assessments.answers import catalog_of
 
     workflow.request_changes(assessment, user(LEGAL), "Komplettera.")  # back to editable, then legal edits
@@ -427,7 +427,7 @@ def test_four_eyes_the_approver_did_not_change_what_is_approved(app, client, aut
     with app.app_context():
         assert nothing_signed(draft) and reload(draft).version == version
         # The service refuses too, whoever calls it.
-        with pytest.raises(WorkflowError, match="Du får inte godkänna"):
+        with pytest.raises(DomainError, match="Du får inte godkänna"):
             sign_approval(reload(draft), user(LEGAL), expected_version=version)
 
 
@@ -600,6 +600,6 @@ def test_cancelled_measures_stay_in_the_plan_but_lower_nothing(app, draft):
         risk = free_risk(assessment)
         measure = measure_for(assessment, [risk], status="cancelled", due=None)
         assert measure.status is MeasureStatus.CANCELLED and not service.is_decided(measure)
-        with pytest.raises(WorkflowError, match="beslutad åtgärd"):
+        with pytest.raises(DomainError, match="beslutad åtgärd"):
             service.change_ratings(risk, assessment, user(COMMUNICATOR), {"residual_likelihood": 2}, "Åtgärd.")
 

@@ -252,9 +252,11 @@ def files_under(root: Path) -> list[Path]:
 def test_full_archive_volume_on_approval_shows_the_message_and_keeps_the_assessment_in_review(
         app, client, auth, in_review, tiny_archive_volume, caplog):
     response = post_approval(client, auth, in_review)
-    assert response.status_code == 200  # back on the overview, not an error page
+    # The archive is unavailable: a 503 page that says so, says when to try again and leads back.
+    assert response.status_code == 503 and response.headers["Retry-After"]
     body = response.get_data(as_text=True)
     assert ARCHIVE_FULL in body and "Traceback" not in body
+    assert f'href="/assessments/{in_review}"' in body
     assert_untouched_and_in_review(app, in_review)
     assert files_under(tiny_archive_volume) == []  # the partial temporary file was removed
     # The real ENOSPC from os.write reached the log as such, not as a generic I/O error.
@@ -271,7 +273,7 @@ def test_unwritable_archive_on_approval_shows_the_message_and_keeps_the_assessme
     blocker.write_text("a file where the archive's parent directory should be\n")
     app.config["ARCHIVE_DIR"] = str(blocker / "archive")
     response = post_approval(client, auth, in_review)
-    assert response.status_code == 200
+    assert response.status_code == 503
     body = response.get_data(as_text=True)
     assert ARCHIVE_FULL in body and "Traceback" not in body
     assert_untouched_and_in_review(app, in_review)

@@ -39,7 +39,7 @@ from assessments.catalog import PLATFORMS, latest_catalog
 from assessments.extensions import db
 from assessments.forms import LONG_TEXT_MAX, TEXT_MAX
 from assessments.models import Answer, Assessment, AuditEvent
-from assessments.views.assessments import asked_in_step
+from assessments.wizard import asked_in_step
 from tests.answering import latest_demo
 from tests.factories import answered_assessment
 

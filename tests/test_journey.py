@@ -207,8 +207,10 @@ def test_missing_seal_gives_a_clear_message_and_keeps_review(app, client, auth, 
     response = client.post(f"/assessments/{assessment_id}/approve", data={
         "version": version, "password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y",
         "attest_measures": "y", "attest_commitment": "y"}, follow_redirects=True)
-    assert response.status_code == 200
-    assert "signeringscertifikat" in response.get_data(as_text=True) or "signing certificate" in response.get_data(as_text=True)
+    # The seal is unavailable: a 503 page with the message, and the way back to the assessment.
+    assert response.status_code == 503
+    body = response.get_data(as_text=True)
+    assert "signeringscertifikat" in body and f'href="/assessments/{assessment_id}"' in body
     with app.app_context():
         assert db.session.get(Assessment, assessment_id).status is Status.IN_REVIEW
 

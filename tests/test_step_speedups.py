@@ -13,7 +13,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from assessments.answers import catalog_of, load_answers, save_step, slots
+from assessments.answers import catalog_of, load_answers, slots
+from assessments.wizard import save_step
 from assessments.extensions import db
 from assessments.forms import plain_control, step_form_class
 from tests.factories import answered_assessment, reload, user

@@ -16,18 +16,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, csvfile
+from .. import audit, csvfile, policy
 from ..answers import catalog_of, load_answers
 from ..extensions import db
-from ..models import (Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Role, Status, Treatment,
+from ..models import (Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment,
                       User, utcnow)
 from ..plaintext import require_plain_text
-from ..workflow import AUTHOR_ROLES, EDITABLE, WorkflowError
+from ..errors import Forbidden, Invalid
 from .matrix import SCALE, Conclusion, conclude
 from .rules import RiskRule, derive_risks, load_risk_rules
 from .transfers import NOT_ALLOWED, transfer_outcomes
@@ -37,18 +37,9 @@ DECIDED_STATUSES = frozenset({MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS, 
 TREATMENT_REASON_MAX = 5000
 
 
-def can_manage_risks(user: User, assessment: Assessment) -> bool:
-    """Authors while they may edit; legal while reviewing. Nobody after approval."""
-    if user.organisation_id != assessment.organisation_id:
-        return False
-    if user.role in AUTHOR_ROLES and assessment.status in EDITABLE:
-        return True
-    return user.role is Role.LEGAL and assessment.status is Status.IN_REVIEW
-
-
 def _require(user: User, assessment: Assessment) -> None:
-    if not can_manage_risks(user, assessment):
-        raise WorkflowError(_l("You cannot change the risks of this assessment now."), status_code=403)
+    if not policy.can_manage_risks(user, assessment):
+        raise Forbidden(_l("You cannot change the risks of this assessment now."))
 
 
 def risks_of(assessment: Assessment) -> list[Risk]:
@@ -166,7 +157,7 @@ def _rating(value: Any) -> int:
     except (TypeError, ValueError):
         number = 0
     if number not in SCALE:
-        raise WorkflowError(_l("A rating is a level from 1 to 4."), status_code=400)
+        raise Invalid(_l("A rating is a level from 1 to 4."))
     return number
 
 
@@ -184,22 +175,21 @@ def change_ratings(risk: Risk, assessment: Assessment, actor: User, ratings: dic
     justification = (justification or "").strip()
     require_plain_text(justification)
     if not justification:
-        raise WorkflowError(_l("Say why the rating changes. Nothing was changed."), status_code=400)
+        raise Invalid(_l("Say why the rating changes. Nothing was changed."))
     if len(justification) > TREATMENT_REASON_MAX:
-        raise WorkflowError(_l("The justification is too long (at most 5,000 characters). Nothing was changed."),
-                            status_code=400)
+        raise Invalid(_l("The justification is too long (at most 5,000 characters). Nothing was changed."))
     after = {f: new.get(f, getattr(risk, f)) for f in RATING_FIELDS}
     decided = bool(decided_measures(risk))
     for field in ("likelihood", "severity"):
         inherent, residual = after[f"inherent_{field}"], after[f"residual_{field}"]
         rated = f"residual_{field}" in changed
         if residual > inherent and rated:
-            raise WorkflowError(_l("The residual rating cannot be higher than the inherent one: measures do not "
-                                   "make a risk worse. Nothing was changed."), status_code=400)
+            raise Invalid(_l("The residual rating cannot be higher than the inherent one: measures do not "
+                                   "make a risk worse. Nothing was changed."))
         if residual < inherent and not decided and rated:
-            raise WorkflowError(_l("A residual rating lower than the inherent one needs at least one decided "
+            raise Invalid(_l("A residual rating lower than the inherent one needs at least one decided "
                                    "measure (with an owner and a due date) linked to the risk. Add or link "
-                                   "the measure first. Nothing was changed."), status_code=400)
+                                   "the measure first. Nothing was changed."))
         if residual > inherent or (residual < inherent and not decided):
             # Only the inherent rating changed: the residual follows it down, and without a decided measure
             # it follows it up as well.
@@ -237,12 +227,12 @@ def adopt_proposal(risk: Risk, assessment: Assessment, actor: User) -> int:
     _require(actor, assessment)
     proposed = proposal_of(risk, rule_of(risk, assessment))
     if proposed is None:
-        raise WorkflowError(_l("There is no lower residual rating to adopt for this risk."), status_code=400)
+        raise Invalid(_l("There is no lower residual rating to adopt for this risk."))
     measures = decided_measures(risk)
     if not measures:
-        raise WorkflowError(_l("Adopting the proposed residual rating needs at least one decided measure (with an "
+        raise Invalid(_l("Adopting the proposed residual rating needs at least one decided measure (with an "
                                "owner and a due date) linked to the risk. Add the measure first. Nothing was "
-                               "changed."), status_code=400)
+                               "changed."))
     justification = _in_language(assessment, _l(
         "The residual rating proposed for this risk, adopted with the decided measures: %(measures)s.",
         measures="; ".join(m.title for m in measures)))
@@ -262,24 +252,23 @@ def set_treatment(risk: Risk, assessment: Assessment, actor: User, decision: str
     try:
         treatment = Treatment(decision)
     except ValueError:
-        raise WorkflowError(_l("Choose one of the alternatives."), status_code=400) from None
+        raise Invalid(_l("Choose one of the alternatives.")) from None
     reason = (reason or "").strip()
     require_plain_text(reason)
     if len(reason) > TREATMENT_REASON_MAX:
-        raise WorkflowError(_l("The reason is too long (at most 5,000 characters). Nothing was changed."),
-                            status_code=400)
+        raise Invalid(_l("The reason is too long (at most 5,000 characters). Nothing was changed."))
     if treatment is Treatment.REDUCE and not decided_measures(risk):
-        raise WorkflowError(_l("To reduce a risk, link at least one decided measure (with an owner and a due date) "
-                               "to it first. Nothing was changed."), status_code=400)
+        raise Invalid(_l("To reduce a risk, link at least one decided measure (with an owner and a due date) "
+                               "to it first. Nothing was changed."))
     if treatment is Treatment.ACCEPT and not reason:
-        raise WorkflowError(_l("Say why the risk is accepted. Nothing was changed."), status_code=400)
+        raise Invalid(_l("Say why the risk is accepted. Nothing was changed."))
     if treatment is Treatment.AVOID and not reason:
-        raise WorkflowError(_l("Say what is stopped to avoid the risk (the platform, the feature, or the personal "
-                               "data). Nothing was changed."), status_code=400)
+        raise Invalid(_l("Say what is stopped to avoid the risk (the platform, the feature, or the personal "
+                               "data). Nothing was changed."))
     if treatment is not Treatment.AVOID and risk.platform and risk.platform in stopped_platforms(assessment):
-        raise WorkflowError(_l("The transfer of this platform may not take place, so its risks can only be avoided "
+        raise Invalid(_l("The transfer of this platform may not take place, so its risks can only be avoided "
                                "(stop or pause the platform, or use it without personal data). Nothing was "
-                               "changed."), status_code=400)
+                               "changed."))
     risk.treatment, risk.treatment_reason = treatment, reason or None
     risk.treatment_by_id, risk.treatment_at = actor.id, utcnow()
     audit.record(assessment.organisation_id, "risk_treatment_decided", actor=actor, assessment_id=assessment.id,
@@ -315,13 +304,13 @@ def save_measure(assessment: Assessment, actor: User, *, measure: Measure | None
     require_plain_text(title, owner, description)
     own_risks = {r.id: r for r in risks_of(assessment)}
     if not set(risk_ids) <= set(own_risks):
-        raise WorkflowError(_l("Choose risks of this assessment."), status_code=400)
+        raise Invalid(_l("Choose risks of this assessment."))
     try:
         new_status = MeasureStatus(status)
     except ValueError:
-        raise WorkflowError(_l("Choose one of the alternatives."), status_code=400) from None
+        raise Invalid(_l("Choose one of the alternatives.")) from None
     if new_status in DECIDED_STATUSES and due_date is None:
-        raise WorkflowError(_l("A measure needs a due date (only a cancelled one does not)."), status_code=400)
+        raise Invalid(_l("A measure needs a due date (only a cancelled one does not)."))
     if measure is None:
         measure = Measure(assessment_id=assessment.id)
         db.session.add(measure)
@@ -370,14 +359,12 @@ def stopped_platforms(assessment: Assessment, answers: dict | None = None) -> se
 
 def accept_residual_risk(assessment: Assessment, actor: User, reason: str) -> None:
     """The reviewer records acceptance of the remaining risk, with a reason (Art. 35(7)(d))."""
-    if not (actor.role is Role.LEGAL and actor.organisation_id == assessment.organisation_id
-            and assessment.status is Status.IN_REVIEW and assessment.author_id != actor.id):
-        raise WorkflowError(_l("Only a legal reviewer other than the author can accept the residual risk."),
-                            status_code=403)
+    if not policy.can_review(actor, assessment):
+        raise Forbidden(_l("Only a legal reviewer other than the author can accept the residual risk."))
     reason = (reason or "").strip()
     require_plain_text(reason)
     if not reason:
-        raise WorkflowError(_l("Give the reason for accepting the residual risk."), status_code=400)
+        raise Invalid(_l("Give the reason for accepting the residual risk."))
     assessment.residual_accepted_reason, assessment.residual_accepted_by_id = reason, actor.id
     assessment.residual_accepted_at = utcnow()
     audit.record(assessment.organisation_id, "residual_risk_accepted", actor=actor, assessment_id=assessment.id,

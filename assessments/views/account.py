@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo
 from .. import audit
 from ..extensions import db
 from ..passwords import POLICY_HINT, PasswordPolicy
-from .auth import account_bucket, per_account, throttled_response
+from .throttling import account_key, per_account, throttled_response
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -28,11 +28,6 @@ class ChangePasswordForm(FlaskForm):
 
 def password_throttled(request_limit):
     return throttled_response("account/password.html", ChangePasswordForm, request_limit)
-
-
-def account_key() -> str:
-    # The same bucket as the login page's per-account limit (views/auth.py, per_account, account_bucket).
-    return account_bucket(current_user.email) if current_user.is_authenticated else "-"
 
 
 @bp.route("/password", methods=["GET", "POST"])

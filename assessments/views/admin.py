@@ -12,19 +12,20 @@ from sqlalchemy import select
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from .. import policy
 from ..catalog import latest_catalog
 from ..catalog.facts import load_platform_facts
 from ..extensions import db
 from ..forms import as_choices, no_control_characters
-from ..models import AuditEvent, Role
+from ..models import AuditEvent
 from ..platform_facts import effective_facts, is_overridden, save_override
-from .verification import formatted as formatted_time
+from .common import formatted_time
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def require_admin() -> None:
-    if current_user.role is not Role.ADMIN:
+    if not policy.can_administer(current_user):
         abort(403)
 
 

@@ -4,7 +4,7 @@ Endpoints (for links from the overview and the dashboard):
 
 * ``exports.bundle`` — GET /assessments/<id>/bundle.zip, any role of the organisation, approved or superseded
 * ``exports.export_json`` — GET /assessments/<id>/export.json, any role of the organisation, any status
-* ``exports.import_assessment`` — GET/POST /assessments/import, roles that may create (``workflow.can_create``)
+* ``exports.import_assessment`` — GET/POST /assessments/import, roles that may create (``policy.can_create``)
 """
 from __future__ import annotations
 
@@ -18,11 +18,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import Field
 
-from .. import exchange, workflow
+from .. import exchange, policy
 from ..extensions import db
-from ..workflow import WorkflowError
-from .assessments import refuse, scoped_assessment
-from .general import render_error
+from ..errors import DomainError
+from .common import refuse, render_error, scoped_assessment
 
 bp = Blueprint("exports", __name__)
 
@@ -49,7 +48,7 @@ def bundle(assessment_id: int):
     try:
         result = exchange.inquiry_bundle(assessment, current_user)
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, url_for("assessments.overview", assessment_id=assessment.id))
     except exchange.BundleError as exc:
         # Never hand over bytes that differ from what was signed and recorded.
@@ -69,7 +68,7 @@ def export_json(assessment_id: int):
     try:
         data = exchange.export_json(assessment, current_user)
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, url_for("assessments.overview", assessment_id=assessment.id))
     return private(send_file(BytesIO(data), mimetype="application/json", as_attachment=True,
                              download_name=f"konsekvensbedomning-{assessment.id}-r{assessment.revision}.json"))
@@ -78,7 +77,7 @@ def export_json(assessment_id: int):
 @bp.route("/assessments/import", methods=["GET", "POST"])
 @login_required
 def import_assessment():
-    if not workflow.can_create(current_user):
+    if not policy.can_create(current_user):
         abort(403)
     form = ImportForm()
     if form.validate_on_submit():
@@ -95,7 +94,7 @@ def import_assessment():
             form.problems.errors = shown
             form.file.errors = [_("The file was not imported; nothing was saved. Correct the problems listed "
                                   "above and upload it again.")]
-        except WorkflowError as exc:
+        except DomainError as exc:
             return refuse(exc, url_for("assessments.dashboard"))
         else:
             flash(_("Imported as a new draft. Check the answers, risks and measures before you submit it."),

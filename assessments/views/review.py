@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from .. import review
+from .. import policy, review
+from ..audit import events_of
+from ..revisions import previous_revision
 from ..answers import catalog_of, load_answers
 from ..extensions import db
-from ..models import Assessment, AuditEvent, ReviewComment, Role, Status
-from ..workflow import WorkflowError
-from .assessments import refuse, scoped_assessment
-from .general import render_error
+from ..models import Assessment, ReviewComment
+from ..errors import DomainError
+from .common import refuse, render_error, scoped_assessment
 
 bp = Blueprint("review", __name__, url_prefix="/assessments/<int:assessment_id>")
 
@@ -41,14 +41,14 @@ def comment(assessment_id: int):
     else:
         try:
             key, platform = review.comment_target(assessment, question)
-        except WorkflowError as exc:  # not a field of the wizard: nothing to go back to
+        except DomainError as exc:  # not a field of the wizard: nothing to go back to
             return render_error(400, str(exc.message))
     anchor = f"q-{question}" if question else ""
     try:
         review.add_comment(assessment, current_user, request.form.get("body", ""), question=key,
                            platform=platform, parent=parent)
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, back(assessment.id, anchor))
     flash(_("Comment saved."), "success")
     return redirect(back(assessment.id, anchor))
@@ -65,7 +65,7 @@ def resolve(assessment_id: int, comment_id: int):
     try:
         review.resolve_comment(assessment, current_user, comment, resolved)
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, back(assessment.id))
     flash(_("Comment marked as resolved.") if resolved else _("Comment reopened."), "success")
     return redirect(back(assessment.id))
@@ -80,7 +80,7 @@ def verdict(assessment_id: int):
         review.set_verdict(assessment, current_user, section, request.form.get("verdict", ""),
                            request.form.get("note", ""))
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, back(assessment.id, f"s-{section}"))
     flash(_("Verdict saved."), "success")
     return redirect(back(assessment.id, f"s-{section}"))
@@ -95,15 +95,15 @@ def consultation(assessment_id: int):
 def render_consultation(assessment: Assessment, *, sent_form: str = "", status: int = 200):
     """``sent_form`` ("dpo" or "views"): that form was refused, so it shows what was sent, not what is
     stored — the user corrects their text instead of writing it again."""
-    editable = assessment.status not in (Status.APPROVED, Status.SUPERSEDED)
     return render_template("review/consultation.html", assessment=assessment,
                            advice=review.dpo_advice_of(assessment), views=review.data_subject_views_of(assessment),
-                           can_advise=editable and current_user.role in (Role.DPO, Role.LEGAL),
-                           can_record_views=editable and current_user.role in (Role.COMMUNICATOR, Role.LEGAL, Role.DPO),
+                           can_advise=policy.can_record_dpo_advice(current_user, assessment),
+                           on_behalf=policy.records_advice_on_behalf(current_user),
+                           can_record_views=policy.can_record_data_subject_views(current_user, assessment),
                            sent=request.form if sent_form else None, sent_form=sent_form), status
 
 
-def refuse_consultation(exc: WorkflowError, assessment: Assessment, sent_form: str):
+def refuse_consultation(exc: DomainError, assessment: Assessment, sent_form: str):
     if exc.status_code != 400:
         return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
     db.session.rollback()
@@ -121,7 +121,7 @@ def dpo_advice(assessment_id: int):
                                  followed=form.get("followed", ""), overruled_reason=form.get("overruled_reason", ""),
                                  on_behalf=form.get("on_behalf") == "1")
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse_consultation(exc, assessment, "dpo")
     flash(_("The DPO's advice is recorded."), "success")
     return redirect(url_for(".consultation", assessment_id=assessment.id))
@@ -138,7 +138,7 @@ def data_subjects(assessment_id: int):
                                          summary=form.get("summary", ""),
                                          reason_not_sought=form.get("reason_not_sought", ""))
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse_consultation(exc, assessment, "views")
     flash(_("The data subjects' views are recorded."), "success")
     return redirect(url_for(".consultation", assessment_id=assessment.id))
@@ -149,11 +149,7 @@ def data_subjects(assessment_id: int):
 def changes(assessment_id: int):
     """What changed since the previous submission, and since the previous revision."""
     assessment = scoped_assessment(assessment_id)
-    previous = None
-    if assessment.previous_revision_id:
-        previous = db.session.scalars(select(Assessment).where(
-            Assessment.id == assessment.previous_revision_id,
-            Assessment.organisation_id == current_user.organisation_id)).first()
+    previous = previous_revision(assessment)
     return render_template(
         "review/changes.html", assessment=assessment,
         questions={**({q.key: q for q in catalog_of(previous).questions()} if previous else {}),
@@ -166,7 +162,4 @@ def changes(assessment_id: int):
 @login_required
 def trail(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id,
-                                                         AuditEvent.organisation_id == current_user.organisation_id)
-                                .order_by(AuditEvent.seq)).all()
-    return render_template("review/trail.html", assessment=assessment, events=events)
+    return render_template("review/trail.html", assessment=assessment, events=events_of(assessment))

@@ -9,16 +9,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import prior_consultation
+from .. import policy, prior_consultation
 from ..answers import load_answers
 from ..extensions import db
-from ..models import Measure, MeasureStatus, Risk, Role, Status
+from ..models import Measure, MeasureStatus, Risk
 from ..report.document import MEASURE_STATUS_LABELS, TREATMENT_LABELS
 from ..risk import service
 from ..risk.matrix import HIGH_CELLS, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
 from ..risk.presenter import present
-from ..workflow import WorkflowError
-from .assessments import refuse, scoped_assessment
+from ..errors import DomainError, Forbidden, Invalid
+from .common import refuse, scoped_assessment
 
 bp = Blueprint("risks", __name__, url_prefix="/assessments/<int:assessment_id>")
 
@@ -40,11 +40,10 @@ def register(assessment_id: int):
         "risks/register.html", assessment=assessment, views=views, measures=service.measures_of(assessment),
         conclusion=conclusion, lang=assessment.language,
         stopped={t.platform for t in conclusion.transfers_not_allowed},
-        can_manage=service.can_manage_risks(current_user, assessment),
-        can_accept=(current_user.role is Role.LEGAL and assessment.status is Status.IN_REVIEW
-                    and assessment.author_id != current_user.id),
+        can_manage=policy.can_manage_risks(current_user, assessment),
+        can_accept=policy.can_review(current_user, assessment),
         consultation=prior_consultation.prior_consultation_of(assessment),
-        can_record_consultation=prior_consultation.can_record(current_user, assessment),
+        can_record_consultation=policy.can_keep_prior_consultation(current_user, assessment),
         number_of={v.risk.id: v.number for v in views}, status_labels=MEASURE_STATUS_LABELS,
         treatment_labels={t.value: str(label) for t, label in TREATMENT_LABELS.items()},
         rating_fields=service.RATING_FIELDS, today=date.today(), changes=service.rating_history(risks),
@@ -78,7 +77,7 @@ def change_ratings(assessment_id: int, risk_id: int):
                                        {f: request.form.get(f) for f in service.RATING_FIELDS if f in request.form},
                                        request.form.get("justification", ""))
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
     flash(_("Rating saved with your justification.") if count else _("No rating changed."), "success")
     return redirect(register_url(assessment.id, f"risk-{risk_id}"))
@@ -91,7 +90,7 @@ def add_risk(assessment_id: int):
     form = request.form
     title = (form.get("title") or "").strip()
     if not title or len(title) > 300:
-        if not service.can_manage_risks(current_user, assessment):
+        if not policy.can_manage_risks(current_user, assessment):
             abort(403)
         flash(_("Give the risk a title (at most 300 characters)."), "error")
         return redirect(register_url(assessment.id, "add-risk"))
@@ -100,7 +99,7 @@ def add_risk(assessment_id: int):
                          affected=form.get("affected", "")[:2000], source=form.get("source", "")[:2000],
                          ratings={f: form.get(f) for f in ("inherent_likelihood", "inherent_severity")})
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, register_url(assessment.id, "add-risk"))
     flash(_("Risk added."), "success")
     return redirect(register_url(assessment.id))
@@ -112,7 +111,7 @@ def parse_date(raw: str | None) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise WorkflowError(_l("Write the date as YYYY-MM-DD."), status_code=400) from None
+        raise Invalid(_l("Write the date as YYYY-MM-DD.")) from None
 
 
 @bp.post("/measures", defaults={"measure_id": None})
@@ -130,21 +129,21 @@ def save_measure(assessment_id: int, measure_id: int | None):
     target = register_url(assessment.id, f"measure-{measure_id}" if measure_id else "add-measure")
     title, owner = (form.get("title") or "").strip(), (form.get("owner") or "").strip()
     try:
-        if not service.can_manage_risks(current_user, assessment):
-            raise WorkflowError(_l("You cannot change the risks of this assessment now."), status_code=403)
+        if not policy.can_manage_risks(current_user, assessment):
+            raise Forbidden(_l("You cannot change the risks of this assessment now."))
         if not title or not owner or len(title) > 300 or len(owner) > 200:
-            raise WorkflowError(_l("A measure needs a title and an owner."), status_code=400)
+            raise Invalid(_l("A measure needs a title and an owner."))
         if form.get("status", "planned") not in {s.value for s in MeasureStatus}:
-            raise WorkflowError(_l("Choose one of the alternatives."), status_code=400)
+            raise Invalid(_l("Choose one of the alternatives."))
         try:
             risk_ids = [int(v) for v in form.getlist("risks")]
         except ValueError:
-            raise WorkflowError(_l("Choose risks of this assessment."), status_code=400) from None
+            raise Invalid(_l("Choose risks of this assessment.")) from None
         service.save_measure(assessment, current_user, measure=measure, title=title, owner=owner,
                              due_date=parse_date(form.get("due_date")), status=form.get("status", "planned"),
                              description=form.get("description", "")[:5000], risk_ids=risk_ids)
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, target)
     flash(_("Measure saved."), "success")
     return redirect(register_url(assessment.id, "action-plan"))
@@ -159,7 +158,7 @@ def set_treatment(assessment_id: int, risk_id: int):
         service.set_treatment(risk, assessment, current_user, request.form.get("treatment", ""),
                               request.form.get("reason", ""))
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
     flash(_("The treatment decision is recorded."), "success")
     return redirect(register_url(assessment.id, f"risk-{risk_id}"))
@@ -173,7 +172,7 @@ def adopt_proposal(assessment_id: int, risk_id: int):
     try:
         service.adopt_proposal(risk, assessment, current_user)
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
     flash(_("The proposed residual rating is adopted with the linked measures."), "success")
     return redirect(register_url(assessment.id, f"risk-{risk_id}"))
@@ -190,7 +189,7 @@ def record_prior_consultation(assessment_id: int):
             case_number=form.get("imy_case_number", ""), answered_on=parse_date(form.get("answered_on")),
             advice=form.get("imy_advice", ""))
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, register_url(assessment.id, "prior-consultation"))
     flash(_("The record of the prior consultation is saved."), "success")
     return redirect(register_url(assessment.id, "prior-consultation"))
@@ -203,7 +202,7 @@ def accept_residual(assessment_id: int):
     try:
         service.accept_residual_risk(assessment, current_user, request.form.get("reason", ""))
         db.session.commit()
-    except WorkflowError as exc:
+    except DomainError as exc:
         return refuse(exc, register_url(assessment.id, "conclusion"))
     flash(_("Acceptance of the residual risk recorded."), "success")
     return redirect(register_url(assessment.id, "conclusion"))

@@ -19,14 +19,13 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 
-from .. import audit
+from .. import documents
 from ..extensions import db
-from ..models import ArchivedDocument, Assessment, Organisation, Role, Signature
+from ..models import Role
 from ..report import verification as checks
-from ..report.document import local_time, sha256_hex
 from ..roles import role_label
+from .common import formatted_time
 
 bp = Blueprint("verification", __name__)
 
@@ -90,47 +89,30 @@ def too_large_message() -> str:
 
 
 @dataclass(frozen=True)
-class ArchiveMatch:
-    document: ArchivedDocument
-    assessment: Assessment
-    signature: Signature | None
-
-
-@dataclass(frozen=True)
 class Result:
-    report: checks.SignatureReport
-    sha256: str
+    check: documents.Check
     problems: list[str]
     signing_time: str | None
-    match: ArchiveMatch | None
-    sealed_by: Organisation | None  # whose installed seal signed it (None: no organisation's)
+
+    @property
+    def report(self):
+        return self.check.report
+
+    @property
+    def sha256(self) -> str:
+        return self.check.sha256
+
+    @property
+    def match(self):
+        return self.check.match
+
+    @property
+    def sealed_by(self):
+        return self.check.sealed_by
 
     @property
     def own_seal(self) -> bool:
-        return self.sealed_by is not None and self.sealed_by.id == current_user.organisation_id
-
-
-def formatted(moment) -> str | None:
-    if moment is None:
-        return None
-    return local_time(audit.as_utc(moment)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def own_archived_document(digest: str) -> ArchiveMatch | None:
-    """The archived document with these exact bytes, only if it belongs to the user's organisation."""
-    document = db.session.scalars(
-        select(ArchivedDocument).where(ArchivedDocument.sha256 == digest,
-                                       ArchivedDocument.organisation_id == current_user.organisation_id)
-    ).first()
-    if document is None:
-        return None
-    assessment = db.session.scalars(
-        select(Assessment).where(Assessment.id == document.assessment_id,
-                                 Assessment.organisation_id == current_user.organisation_id)).first()
-    if assessment is None:  # a row pointing across organisations is treated as no match
-        return None
-    signature = db.session.scalars(select(Signature).where(Signature.document_id == document.id)).first()
-    return ArchiveMatch(document, assessment, signature)
+        return self.check.own_seal(current_user)
 
 
 def signer_role_label(value: str) -> str:
@@ -143,14 +125,12 @@ def signer_role_label(value: str) -> str:
 def render(form: VerifyForm, result: Result | None = None, status: int = 200):
     return render_template("verification/verify.html", form=form, result=result,
                            max_mb=max_upload_bytes() // (1024 * 1024), signer_role_label=signer_role_label,
-                           formatted=formatted), status
+                           formatted=formatted_time), status
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 @login_required
 def verify():
-    from ..signoff import installed_seals, sealing_organisation
-
     form = VerifyForm()
     if not form.is_submitted():
         return render(form)
@@ -163,27 +143,14 @@ def verify():
         form.document.errors.append(too_large_message())
         return render(form, status=413)
 
-    digest = sha256_hex(data)
-    seals = installed_seals()
-    report = checks.verify_pdf(data, [seal.certificate for seal in seals],
-                               cpu_seconds=current_app.config["VERIFY_CPU_SECONDS"])
-    sealed_by = sealing_organisation(report.signer_certificate, seals, current_user.organisation_id) \
-        if report.trusted else None
-    is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
-    match = own_archived_document(digest) if is_pdf else None
-    outcome = "valid" if report.valid else ("refused" if report.refused else "invalid" if is_pdf else "not_pdf")
-    audit.record(current_user.organisation_id, "document_verified", actor=current_user,
-                 assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,
-                 matched=match is not None, archived_document_id=match.document.id if match else None,
-                 own_seal=sealed_by is not None and sealed_by.id == current_user.organisation_id,
-                 problems=list(report.problems))
+    check = documents.check_upload(data, current_user)
     db.session.commit()
-    if not is_pdf:
+    if not check.is_pdf:
         form.document.errors.append(_("The file is not a PDF document. Choose the signed PDF you downloaded "
                                       "from Konsekvens."))
         return render(form, status=400)
-    result = Result(report=report, sha256=digest, problems=[translated_problem(p) for p in report.problems],
-                    signing_time=formatted(report.signing_time), match=match, sealed_by=sealed_by)
+    result = Result(check=check, problems=[translated_problem(p) for p in check.report.problems],
+                    signing_time=formatted_time(check.report.signing_time))
     return render(VerifyForm(formdata=None), result)
 
 

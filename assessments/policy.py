@@ -1,0 +1,139 @@
+"""Who may do what to which assessment, now: the only module that knows roles and states.
+
+Services call these functions to refuse (``require``), views call them to decide what to offer, and
+templates receive the booleans — a template never compares roles. Everything is also scoped to the
+user's organisation: another organisation's assessment is never anyone's (docs/architecture.md, "Policy").
+
+The roles (see ``models.Role``): the communicator and legal author assessments; legal reviews, and never
+what they wrote (four eyes, further checked at approval by ``approval.independence_problems``); the DPO
+advises (Art. 35(2)); the administrator runs the organisation's settings; the viewer reads.
+"""
+from __future__ import annotations
+
+from .errors import Forbidden
+from .models import Assessment, Role, Status, User
+
+EDITABLE = frozenset({Status.DRAFT, Status.CHANGES_REQUESTED})
+CLOSED = frozenset({Status.APPROVED, Status.SUPERSEDED})
+AUTHOR_ROLES = frozenset({Role.COMMUNICATOR, Role.LEGAL})
+COMMENTER_ROLES = frozenset({Role.COMMUNICATOR, Role.LEGAL, Role.DPO})
+ADVISER_ROLES = frozenset({Role.DPO, Role.LEGAL})  # the DPO, or legal recording it on the DPO's behalf
+CONSULTATION_KEEPERS = frozenset({Role.LEGAL, Role.DPO})  # the Art. 36 record
+
+
+def require(allowed: bool, message) -> None:
+    """Refuse with ``message`` (in the user's language) unless ``allowed``."""
+    if not allowed:
+        raise Forbidden(message)
+
+
+def same_organisation(user: User, assessment: Assessment) -> bool:
+    return user.organisation_id == assessment.organisation_id
+
+
+def is_closed(assessment: Assessment) -> bool:
+    """Approved (or replaced by a later approved revision): its record no longer changes."""
+    return assessment.status in CLOSED
+
+
+def takes_part_in_review(user: User) -> bool:
+    """The roles that comment and record the data subjects' views."""
+    return user.role in COMMENTER_ROLES
+
+
+def advises(user: User) -> bool:
+    """The roles that record the DPO's advice (legal only on the DPO's behalf)."""
+    return user.role in ADVISER_ROLES
+
+
+def can_view(user: User, assessment: Assessment) -> bool:
+    return same_organisation(user, assessment)
+
+
+def can_create(user: User) -> bool:
+    """Start, import or revise assessments."""
+    return user.role in AUTHOR_ROLES
+
+
+def can_edit(user: User, assessment: Assessment) -> bool:
+    """Answers change only while the assessment is a draft or sent back, and only by an author role."""
+    return same_organisation(user, assessment) and user.role in AUTHOR_ROLES and assessment.status in EDITABLE
+
+
+def can_submit(user: User, assessment: Assessment) -> bool:
+    return can_edit(user, assessment)
+
+
+def is_reviewer(user: User, assessment: Assessment) -> bool:
+    """Legal of the organisation, and not the author: the one who may review it at all."""
+    return same_organisation(user, assessment) and user.role is Role.LEGAL and assessment.author_id != user.id
+
+
+def can_review(user: User, assessment: Assessment) -> bool:
+    """Verdicts, sending back, accepting the residual risk: a reviewer, while it is in review."""
+    return is_reviewer(user, assessment) and assessment.status is Status.IN_REVIEW
+
+
+def can_approve(user: User, assessment: Assessment) -> bool:
+    """The role and state part of approving; independence is ``approval.independence_problems``."""
+    return can_review(user, assessment)
+
+
+def can_request_changes(user: User, assessment: Assessment) -> bool:
+    return can_review(user, assessment)
+
+
+def can_comment(user: User, assessment: Assessment) -> bool:
+    """Legal and the DPO comment while reviewing; the author's side answers; nobody after approval."""
+    return same_organisation(user, assessment) and not is_closed(assessment) and takes_part_in_review(user)
+
+
+def can_manage_risks(user: User, assessment: Assessment) -> bool:
+    """Risks, ratings, measures and treatment decisions: authors while they may edit; legal while reviewing."""
+    if not same_organisation(user, assessment):
+        return False
+    if user.role in AUTHOR_ROLES and assessment.status in EDITABLE:
+        return True
+    return user.role is Role.LEGAL and assessment.status is Status.IN_REVIEW
+
+
+def can_record_dpo_advice(user: User, assessment: Assessment) -> bool:
+    return same_organisation(user, assessment) and advises(user) and not is_closed(assessment)
+
+
+def records_advice_on_behalf(user: User) -> bool:
+    """Legal records the DPO's advice only on the DPO's behalf, and says so."""
+    return user.role is Role.LEGAL
+
+
+def can_record_data_subject_views(user: User, assessment: Assessment) -> bool:
+    return same_organisation(user, assessment) and takes_part_in_review(user) and not is_closed(assessment)
+
+
+def can_keep_prior_consultation(user: User, assessment: Assessment) -> bool:
+    """Art. 36: kept from review onwards and completed after approval, when IMY answers."""
+    return (same_organisation(user, assessment) and user.role in CONSULTATION_KEEPERS
+            and assessment.status is not Status.SUPERSEDED)
+
+
+def can_start_revision(user: User, assessment: Assessment) -> bool:
+    """The role and state part; whether a newer revision exists is asked of ``revisions``."""
+    return same_organisation(user, assessment) and assessment.status is Status.APPROVED and can_create(user)
+
+
+def can_administer(user: User) -> bool:
+    """The organisation's settings: platform facts, failed logins."""
+    return user.role is Role.ADMIN
+
+
+# The dashboard's "needs your action" lists, by role.
+def reviews_for_approval(user: User) -> bool:
+    return user.role is Role.LEGAL
+
+
+def fixes_own_assessments(user: User) -> bool:
+    return user.role in AUTHOR_ROLES
+
+
+def follows_review_dates(user: User) -> bool:
+    return user.role in (Role.LEGAL, Role.DPO, Role.COMMUNICATOR)

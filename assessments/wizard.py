@@ -1,0 +1,107 @@
+"""The wizard as a service: starting an assessment, which questions a step asks, what it suggests and warns
+about, saving a step (the risks follow the answers, Art. 35(7)(c)) and what is still missing.
+
+The view only parses the form and renders; everything it decides comes from here (docs/architecture.md).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from . import audit, policy
+from .answers import (AnswerKey, Slot, applies, catalog_of, is_answered, progress, save_answers, screening,
+                      slots)
+from .catalog import PLATFORMS, Section, latest_catalog
+from .errors import Invalid
+from .extensions import db
+from .models import Assessment, Status, User
+from .risk.service import sync_risks
+
+
+def start_assessment(actor: User, *, title: str, language: str, platforms: list[str],
+                     other_platform_name: str | None) -> Assessment:
+    """A new draft on the latest catalogue, authored by ``actor``, platforms in the catalogue's order."""
+    policy.require(policy.can_create(actor), _l("Your role does not allow creating assessments."))
+    if set(platforms) - set(PLATFORMS):
+        raise Invalid(_l("Choose platforms from the list."))
+    catalog = latest_catalog()
+    assessment = Assessment(
+        organisation_id=actor.organisation_id, title=title.strip(), language=language, catalog_id=catalog.id,
+        catalog_version=catalog.version, platforms=[p for p in PLATFORMS if p in platforms], author_id=actor.id,
+        other_platform_name=(other_platform_name or "").strip() or None if "other" in platforms else None,
+        status=Status.DRAFT)
+    db.session.add(assessment)
+    db.session.flush()
+    audit.record(assessment.organisation_id, "created", actor=actor, assessment_id=assessment.id,
+                 title=assessment.title, platforms=assessment.platforms,
+                 catalogue=f"{catalog.id}-{catalog.version}")
+    return assessment
+
+
+def asked_in_step(assessment: Assessment, section: Section, answers: dict, level: str | None = None) -> list[Slot]:
+    """The slots a step shows. A question whose condition depends on another question of the same step
+    is shown (JavaScript may hide it) and only counted when its condition holds; one hidden by an answer
+    in an earlier step, or by the screening outcome (``level``, computed when not given), is not asked."""
+    catalog = catalog_of(assessment)
+    if level is None:
+        level = screening(assessment, answers).level
+    same_step = {q.key for q in section.questions}
+    return [s for s in slots(section, assessment.platforms)
+            if s.question.show_if is None or s.question.show_if.question in same_step
+            or applies(catalog, s.question, s.platform, answers, level)]
+
+
+def suggestions(shown: list[Slot], answers: dict, facts: dict, lang: str) -> dict[str, Any]:
+    """Form data for unanswered per-platform questions that the platform facts can suggest."""
+    data = {}
+    for slot in shown:
+        fact = facts.get(slot.platform)
+        if slot.question.suggest and fact and not is_answered(answers.get(slot.key)):
+            value = fact.suggestion(slot.question, lang)
+            if value is not None:
+                data[slot.field_name] = value
+    return data
+
+
+def suggested_facts(shown: list[Slot], answers: dict, facts: dict) -> dict[str, Any]:
+    """The platform facts behind each suggestion shown, by field name."""
+    return {slot.field_name: facts[slot.platform] for slot in shown
+            if slot.question.suggest and slot.platform in facts and not is_answered(answers.get(slot.key))}
+
+
+def warnings(assessment: Assessment, shown: list[Slot], values: dict[str, Any]) -> dict[str, list[str]]:
+    """The catalogue's warnings for the values on the page (``values`` by field name), in the assessment's
+    language."""
+    public = assessment.organisation.is_public_body
+    found = {}
+    for slot in shown:
+        value = values.get(slot.field_name)
+        texts = slot.question.warnings_for(value, public_body=public) if value not in (None, "", []) else []
+        if texts:
+            found[slot.field_name] = [t.get(assessment.language) for t in texts]
+    return found
+
+
+def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
+              expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> int:
+    """Store one step's answers (``answers.save_answers``) and, when any changed, re-derive the risks from
+    the answers as stored (``answers`` if given, brought up to date in place; otherwise loaded again).
+    Returns how many answers changed."""
+    changed = save_answers(assessment, section, values, actor, expected_version, answers=answers)
+    if changed:
+        sync_risks(assessment, actor, answers)  # risks follow the answers (Art. 35(7)(c))
+    return changed
+
+
+def missing_required(assessment: Assessment, shown: list[Slot], answers: dict, level: str) -> list[Slot]:
+    """The required questions of a step that apply and are not answered."""
+    catalog = catalog_of(assessment)
+    return [slot for slot in shown if slot.question.required
+            and applies(catalog, slot.question, slot.platform, answers, level)
+            and not is_answered(answers.get(slot.key))]
+
+
+def incomplete_sections(assessment: Assessment) -> list:
+    """The sections with required questions still unanswered (submission waits for them)."""
+    return [p for p in progress(assessment) if not p.complete]
