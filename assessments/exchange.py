@@ -108,7 +108,7 @@ from .answers import answer_key, catalog_of, is_answered, load_answers, slots
 from .archive import ArchiveError
 from .catalog import PLATFORMS, Catalog, CatalogError, Question, get_catalog
 from .extensions import db
-from .forms import LONG_TEXT_MAX, TEXT_MAX
+from .limits import LONG_ANSWER_MAX as LONG_TEXT_MAX, SHORT_ANSWER_MAX as TEXT_MAX
 from .plaintext import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 from .models import (Answer, ArchivedDocument, Assessment, AuditEvent, Measure, MeasureStatus, Risk, Role,
                      Signature, Status, User, utcnow)

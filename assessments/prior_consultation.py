@@ -18,9 +18,8 @@ from .extensions import db
 from .models import Assessment, PriorConsultation, User, utcnow
 from .plaintext import require_plain_text
 from .errors import Forbidden, Invalid, NotFound
+from .limits import CASE_NUMBER_MAX, RECORD_MAX
 
-CASE_NUMBER_MAX = 64
-ADVICE_MAX = 20000
 
 
 def prior_consultation_of(assessment: Assessment) -> PriorConsultation | None:
@@ -35,7 +34,7 @@ def record_prior_consultation(assessment: Assessment, actor: User, *, requested_
         raise Forbidden(_l("Only legal or the DPO keeps the record of the prior consultation."))
     case_number, advice = (case_number or "").strip(), (advice or "").strip()
     require_plain_text(case_number, advice)
-    if len(case_number) > CASE_NUMBER_MAX or len(advice) > ADVICE_MAX:
+    if len(case_number) > CASE_NUMBER_MAX or len(advice) > RECORD_MAX:
         raise Invalid(_l("The case number has at most 64 characters and IMY's advice at most 20,000. "
                                "Nothing was saved."))
     if requested_on is None and (case_number or answered_on or advice):

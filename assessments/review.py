@@ -19,10 +19,9 @@ from .extensions import db
 from .plaintext import require_plain_text
 from .models import (Assessment, DataSubjectViews, DpoAdvice, ReviewComment, SectionVerdict, Submission, User, Verdict, utcnow)
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .limits import COMMENT_MAX, NOTE_MAX, RECORD_MAX, TOO_LONG, require_within
 
 FOLLOWED = ("yes", "partly", "no")
-COMMENT_MAX = 5000
-TEXT_MAX = 20000
 
 
 def _same_org(user: User, assessment: Assessment) -> None:
@@ -117,8 +116,9 @@ def set_verdict(assessment: Assessment, actor: User, section_key: str, verdict: 
     except (KeyError, ValueError):
         raise Invalid(_l("Choose one of the alternatives.")) from None
     require_plain_text(note)
+    require_within(note, NOTE_MAX, TOO_LONG)
     db.session.add(SectionVerdict(assessment_id=assessment.id, section_key=section_key, verdict=value,
-                                  note=(note or "").strip()[:COMMENT_MAX] or None, reviewer_id=actor.id))
+                                  note=(note or "").strip() or None, reviewer_id=actor.id))
     audit.record(assessment.organisation_id, "verdict_given", actor=actor, assessment_id=assessment.id,
                  section=section_key, verdict=value.value, note=(note or "").strip() or None)
     db.session.flush()
@@ -145,7 +145,7 @@ def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, follo
         raise Conflict(_l("The assessment is approved and can no longer be changed."))
     advice, reason = (advice or "").strip(), (overruled_reason or "").strip()
     require_plain_text(advice, reason)
-    if not advice or len(advice) > TEXT_MAX:
+    if not advice or len(advice) > RECORD_MAX:
         raise Invalid(_l("Write the DPO's advice."))
     if followed not in FOLLOWED:
         raise Invalid(_l("Say whether the advice is followed."))
@@ -172,6 +172,8 @@ def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bo
         raise Conflict(_l("The assessment is approved and can no longer be changed."))
     whose, summary, reason = (whose or "").strip(), (summary or "").strip(), (reason_not_sought or "").strip()
     require_plain_text(whose, summary, reason)
+    for text in (whose, summary, reason):
+        require_within(text, RECORD_MAX, TOO_LONG)
     if sought is None:
         raise Invalid(_l("Say whether the views of data subjects were sought."))
     if sought and not (whose and summary):
@@ -183,8 +185,8 @@ def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bo
     if row is None:
         row = DataSubjectViews(assessment_id=assessment.id, sought=sought, recorded_by_id=actor.id)
         db.session.add(row)
-    row.sought, row.whose, row.summary = sought, whose[:TEXT_MAX] or None, summary[:TEXT_MAX] or None
-    row.reason_not_sought, row.recorded_by_id, row.recorded_at = reason[:TEXT_MAX] or None, actor.id, utcnow()
+    row.sought, row.whose, row.summary = sought, whose or None, summary or None
+    row.reason_not_sought, row.recorded_by_id, row.recorded_at = reason or None, actor.id, utcnow()
     audit.record(assessment.organisation_id, "data_subject_views_recorded", actor=actor,
                  assessment_id=assessment.id, sought=sought, whose=whose or None, summary=summary or None,
                  reason_not_sought=reason or None)

@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select
 from assessments.answers import load_answers, slots
 from assessments.catalog import PLATFORMS, latest_catalog
 from assessments.extensions import db
-from assessments.forms import LONG_TEXT_MAX, TEXT_MAX
+from assessments.limits import LONG_ANSWER_MAX as LONG_TEXT_MAX, SHORT_ANSWER_MAX as TEXT_MAX
 from assessments.models import Answer, Assessment, AuditEvent
 from assessments.wizard import asked_in_step
 from tests.answering import latest_demo

@@ -28,13 +28,14 @@ from ..models import (Assessment, Measure, MeasureStatus, Risk, RiskRatingChange
                       User, utcnow)
 from ..plaintext import require_plain_text
 from ..errors import Forbidden, Invalid
+from ..limits import (AFFECTED_MAX, MEASURE_DESCRIPTION_MAX, MEASURE_TITLE_MAX, OWNER_MAX, REASON_MAX,
+                      RISK_DESCRIPTION_MAX, RISK_TITLE_MAX, SOURCE_MAX, TOO_LONG, require_within)
 from .matrix import SCALE, Conclusion, conclude
 from .rules import RiskRule, derive_risks, load_risk_rules
 from .transfers import NOT_ALLOWED, transfer_outcomes
 
 RATING_FIELDS = ("inherent_likelihood", "inherent_severity", "residual_likelihood", "residual_severity")
 DECIDED_STATUSES = frozenset({MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS, MeasureStatus.DONE})
-TREATMENT_REASON_MAX = 5000
 
 
 def _require(user: User, assessment: Assessment) -> None:
@@ -176,7 +177,7 @@ def change_ratings(risk: Risk, assessment: Assessment, actor: User, ratings: dic
     require_plain_text(justification)
     if not justification:
         raise Invalid(_l("Say why the rating changes. Nothing was changed."))
-    if len(justification) > TREATMENT_REASON_MAX:
+    if len(justification) > REASON_MAX:
         raise Invalid(_l("The justification is too long (at most 5,000 characters). Nothing was changed."))
     after = {f: new.get(f, getattr(risk, f)) for f in RATING_FIELDS}
     decided = bool(decided_measures(risk))
@@ -255,7 +256,7 @@ def set_treatment(risk: Risk, assessment: Assessment, actor: User, decision: str
         raise Invalid(_l("Choose one of the alternatives.")) from None
     reason = (reason or "").strip()
     require_plain_text(reason)
-    if len(reason) > TREATMENT_REASON_MAX:
+    if len(reason) > REASON_MAX:
         raise Invalid(_l("The reason is too long (at most 5,000 characters). Nothing was changed."))
     if treatment is Treatment.REDUCE and not decided_measures(risk):
         raise Invalid(_l("To reduce a risk, link at least one decided measure (with an owner and a due date) "
@@ -282,6 +283,10 @@ def add_risk(assessment: Assessment, actor: User, *, title: str, description: st
     lower one is rated once measures are linked (``change_ratings``)."""
     _require(actor, assessment)
     require_plain_text(title, description, affected, source)
+    if not title.strip() or len(title.strip()) > RISK_TITLE_MAX:
+        raise Invalid(_l("Give the risk a title (at most 300 characters)."))
+    for text, maximum in ((description, RISK_DESCRIPTION_MAX), (affected, AFFECTED_MAX), (source, SOURCE_MAX)):
+        require_within(text, maximum, TOO_LONG)
     likelihood = _rating(ratings.get("inherent_likelihood"))
     severity = _rating(ratings.get("inherent_severity"))
     risk = Risk(assessment_id=assessment.id, number=next_number(assessment), rule_key=None, platform="",
@@ -302,6 +307,10 @@ def save_measure(assessment: Assessment, actor: User, *, measure: Measure | None
     date. Risks that lose their last decided measure get their residual rating back (``follow_measures``)."""
     _require(actor, assessment)
     require_plain_text(title, owner, description)
+    title, owner = (title or "").strip(), (owner or "").strip()
+    if not title or not owner or len(title) > MEASURE_TITLE_MAX or len(owner) > OWNER_MAX:
+        raise Invalid(_l("A measure needs a title and an owner."))
+    require_within(description, MEASURE_DESCRIPTION_MAX, TOO_LONG)
     own_risks = {r.id: r for r in risks_of(assessment)}
     if not set(risk_ids) <= set(own_risks):
         raise Invalid(_l("Choose risks of this assessment."))

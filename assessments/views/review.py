@@ -5,20 +5,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import policy, review
+from .. import policy, review, scope
+from ..forms import CommentForm, DataSubjectViewsForm, DpoAdviceForm, ResolveForm, VerdictForm, first_error
 from ..audit import events_of
 from ..revisions import previous_revision
 from ..answers import catalog_of, load_answers
 from ..extensions import db
-from ..models import Assessment, ReviewComment
-from ..errors import DomainError
+from ..models import Assessment
+from ..errors import DomainError, Invalid, NotFound
 from .common import refuse, render_error, scoped_assessment
 
 bp = Blueprint("review", __name__, url_prefix="/assessments/<int:assessment_id>")
 
 
-def back(assessment_id: int, anchor: str = "") -> str:
-    target = request.form.get("next") or ""
+def back(assessment_id: int, target: str | None, anchor: str = "") -> str:
+    """Back to the page the form was on (``next``), within this assessment; otherwise its overview."""
+    target = target or ""
     if not target.startswith(f"/assessments/{assessment_id}") or target.startswith("//"):
         target = url_for("assessments.overview", assessment_id=assessment_id)
     return target + (f"#{anchor}" if anchor else "")
@@ -28,62 +30,73 @@ def back(assessment_id: int, anchor: str = "") -> str:
 @login_required
 def comment(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    question = request.form.get("question") or None
+    form = CommentForm()
+    question = form.question.data or None
+    anchor = f"q-{question}" if question else ""
+    if not form.validate_on_submit():
+        if form.parent.errors:  # not an id at all
+            abort(400)
+        return refuse(Invalid(first_error(form)), back(assessment.id, form.next.data, anchor))
     parent = None
     key, platform = None, ""
-    if request.form.get("parent"):
+    if form.parent.data is not None:
         try:
-            parent = db.session.get(ReviewComment, int(request.form["parent"]))
-        except ValueError:
-            abort(400)
-        if parent is None or parent.assessment_id != assessment.id:
+            parent = scope.comment_of(assessment, form.parent.data)
+        except NotFound:
             abort(404)
     else:
         try:
             key, platform = review.comment_target(assessment, question)
         except DomainError as exc:  # not a field of the wizard: nothing to go back to
             return render_error(400, str(exc.message))
-    anchor = f"q-{question}" if question else ""
     try:
-        review.add_comment(assessment, current_user, request.form.get("body", ""), question=key,
-                           platform=platform, parent=parent)
+        review.add_comment(assessment, current_user, form.body.data or "", question=key, platform=platform,
+                           parent=parent)
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, back(assessment.id, anchor))
+        return refuse(exc, back(assessment.id, form.next.data, anchor))
     flash(_("Comment saved."), "success")
-    return redirect(back(assessment.id, anchor))
+    return redirect(back(assessment.id, form.next.data, anchor))
 
 
 @bp.post("/comments/<int:comment_id>/resolve")
 @login_required
 def resolve(assessment_id: int, comment_id: int):
     assessment = scoped_assessment(assessment_id)
-    comment = db.session.get(ReviewComment, comment_id)
-    if comment is None or comment.assessment_id != assessment.id:
+    try:
+        comment = scope.comment_of(assessment, comment_id)
+    except NotFound:
         abort(404)
-    resolved = request.form.get("resolved", "1") == "1"
+    form = ResolveForm()
+    form.validate_on_submit()  # only the CSRF token (checked for every POST) and two free fields
+    resolved = form.resolved.data != "0"
     try:
         review.resolve_comment(assessment, current_user, comment, resolved)
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, back(assessment.id))
+        return refuse(exc, back(assessment.id, form.next.data))
     flash(_("Comment marked as resolved.") if resolved else _("Comment reopened."), "success")
-    return redirect(back(assessment.id))
+    return redirect(back(assessment.id, form.next.data))
 
 
 @bp.post("/verdicts")
 @login_required
 def verdict(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    section = request.form.get("section", "")
+    form = VerdictForm()
+    section = form.section.data or ""
+    target = back(assessment.id, form.next.data, f"s-{section}")
+    if not policy.can_review(current_user, assessment):
+        abort(403)
+    if not form.validate_on_submit():
+        return refuse(Invalid(first_error(form)), target)
     try:
-        review.set_verdict(assessment, current_user, section, request.form.get("verdict", ""),
-                           request.form.get("note", ""))
+        review.set_verdict(assessment, current_user, section, form.verdict.data, form.note.data or "")
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, back(assessment.id, f"s-{section}"))
+        return refuse(exc, target)
     flash(_("Verdict saved."), "success")
-    return redirect(back(assessment.id, f"s-{section}"))
+    return redirect(target)
 
 
 @bp.get("/consultation")
@@ -115,11 +128,13 @@ def refuse_consultation(exc: DomainError, assessment: Assessment, sent_form: str
 @login_required
 def dpo_advice(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    form = request.form
+    form = DpoAdviceForm()
     try:
-        review.record_dpo_advice(assessment, current_user, advice=form.get("advice", ""),
-                                 followed=form.get("followed", ""), overruled_reason=form.get("overruled_reason", ""),
-                                 on_behalf=form.get("on_behalf") == "1")
+        if not form.validate_on_submit():
+            raise Invalid(first_error(form))
+        review.record_dpo_advice(assessment, current_user, advice=form.advice.data or "",
+                                 followed=form.followed.data or "", overruled_reason=form.overruled_reason.data or "",
+                                 on_behalf=form.on_behalf.data)
         db.session.commit()
     except DomainError as exc:
         return refuse_consultation(exc, assessment, "dpo")
@@ -131,12 +146,13 @@ def dpo_advice(assessment_id: int):
 @login_required
 def data_subjects(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    form = request.form
-    sought = {"yes": True, "no": False}.get(form.get("sought", ""))
+    form = DataSubjectViewsForm()
     try:
-        review.record_data_subject_views(assessment, current_user, sought=sought, whose=form.get("whose", ""),
-                                         summary=form.get("summary", ""),
-                                         reason_not_sought=form.get("reason_not_sought", ""))
+        if not form.validate_on_submit():
+            raise Invalid(first_error(form))
+        review.record_data_subject_views(assessment, current_user, sought={"yes": True, "no": False}.get(
+            form.sought.data or ""), whose=form.whose.data or "", summary=form.summary.data or "",
+            reason_not_sought=form.reason_not_sought.data or "")
         db.session.commit()
     except DomainError as exc:
         return refuse_consultation(exc, assessment, "views")

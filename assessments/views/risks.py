@@ -7,18 +7,19 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from .. import policy, prior_consultation
+from .. import policy, prior_consultation, scope
 from ..answers import load_answers
 from ..extensions import db
-from ..models import Measure, MeasureStatus, Risk
+from ..models import Risk
 from ..report.document import MEASURE_STATUS_LABELS, TREATMENT_LABELS
 from ..risk import service
 from ..risk.matrix import HIGH_CELLS, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
 from ..risk.presenter import present
-from ..errors import DomainError, Forbidden, Invalid
+from ..errors import DomainError, Invalid, NotFound
 from .common import refuse, scoped_assessment
+from ..forms import (AcceptResidualForm, MeasureForm, PriorConsultationForm, RatingsForm, RiskForm, TreatmentForm,
+                     first_error)
 
 bp = Blueprint("risks", __name__, url_prefix="/assessments/<int:assessment_id>")
 
@@ -61,10 +62,20 @@ def translated_labels() -> dict[str, dict]:
 
 
 def own_risk(assessment, risk_id: int) -> Risk:
-    risk = db.session.scalars(select(Risk).where(Risk.id == risk_id, Risk.assessment_id == assessment.id)).first()
-    if risk is None:
+    try:
+        return scope.risk_of(assessment, risk_id)
+    except NotFound:
         abort(404)
-    return risk
+
+
+def require_manage(assessment) -> None:
+    """Who may change the risks decides before what they sent is looked at (403, not a form message)."""
+    if not policy.can_manage_risks(current_user, assessment):
+        abort(403)
+
+
+def refused_form(form, target: str):
+    return refuse(Invalid(first_error(form)), target)
 
 
 @bp.post("/risks/<int:risk_id>/ratings")
@@ -72,46 +83,39 @@ def own_risk(assessment, risk_id: int) -> Risk:
 def change_ratings(assessment_id: int, risk_id: int):
     assessment = scoped_assessment(assessment_id)
     risk = own_risk(assessment, risk_id)
+    require_manage(assessment)
+    target = register_url(assessment.id, f"risk-{risk_id}")
+    form = RatingsForm()
+    if not form.validate_on_submit():
+        return refused_form(form, target)
     try:
-        count = service.change_ratings(risk, assessment, current_user,
-                                       {f: request.form.get(f) for f in service.RATING_FIELDS if f in request.form},
-                                       request.form.get("justification", ""))
+        count = service.change_ratings(risk, assessment, current_user, form.sent_ratings(request.form),
+                                       form.justification.data or "")
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
+        return refuse(exc, target)
     flash(_("Rating saved with your justification.") if count else _("No rating changed."), "success")
-    return redirect(register_url(assessment.id, f"risk-{risk_id}"))
+    return redirect(target)
 
 
 @bp.post("/risks")
 @login_required
 def add_risk(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    form = request.form
-    title = (form.get("title") or "").strip()
-    if not title or len(title) > 300:
-        if not policy.can_manage_risks(current_user, assessment):
-            abort(403)
-        flash(_("Give the risk a title (at most 300 characters)."), "error")
-        return redirect(register_url(assessment.id, "add-risk"))
+    require_manage(assessment)
+    form = RiskForm()
+    if not form.validate_on_submit():
+        return refused_form(form, register_url(assessment.id, "add-risk"))
     try:
-        service.add_risk(assessment, current_user, title=title, description=form.get("description", "")[:20000],
-                         affected=form.get("affected", "")[:2000], source=form.get("source", "")[:2000],
-                         ratings={f: form.get(f) for f in ("inherent_likelihood", "inherent_severity")})
+        service.add_risk(assessment, current_user, title=form.title.data, description=form.description.data or "",
+                         affected=form.affected.data or "", source=form.source.data or "",
+                         ratings={"inherent_likelihood": form.inherent_likelihood.data,
+                                  "inherent_severity": form.inherent_severity.data})
         db.session.commit()
     except DomainError as exc:
         return refuse(exc, register_url(assessment.id, "add-risk"))
     flash(_("Risk added."), "success")
     return redirect(register_url(assessment.id))
-
-
-def parse_date(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(_l("Write the date as YYYY-MM-DD.")) from None
 
 
 @bp.post("/measures", defaults={"measure_id": None})
@@ -121,27 +125,22 @@ def save_measure(assessment_id: int, measure_id: int | None):
     assessment = scoped_assessment(assessment_id)
     measure = None
     if measure_id is not None:
-        measure = db.session.scalars(select(Measure).where(Measure.id == measure_id,
-                                                           Measure.assessment_id == assessment.id)).first()
-        if measure is None:
-            abort(404)
-    form = request.form
-    target = register_url(assessment.id, f"measure-{measure_id}" if measure_id else "add-measure")
-    title, owner = (form.get("title") or "").strip(), (form.get("owner") or "").strip()
-    try:
-        if not policy.can_manage_risks(current_user, assessment):
-            raise Forbidden(_l("You cannot change the risks of this assessment now."))
-        if not title or not owner or len(title) > 300 or len(owner) > 200:
-            raise Invalid(_l("A measure needs a title and an owner."))
-        if form.get("status", "planned") not in {s.value for s in MeasureStatus}:
-            raise Invalid(_l("Choose one of the alternatives."))
         try:
-            risk_ids = [int(v) for v in form.getlist("risks")]
-        except ValueError:
-            raise Invalid(_l("Choose risks of this assessment.")) from None
-        service.save_measure(assessment, current_user, measure=measure, title=title, owner=owner,
-                             due_date=parse_date(form.get("due_date")), status=form.get("status", "planned"),
-                             description=form.get("description", "")[:5000], risk_ids=risk_ids)
+            measure = scope.measure_of(assessment, measure_id)
+        except NotFound:
+            abort(404)
+    require_manage(assessment)
+    target = register_url(assessment.id, f"measure-{measure_id}" if measure_id else "add-measure")
+    form = MeasureForm()
+    if not form.validate_on_submit():
+        return refused_form(form, target)
+    risk_ids = form.risk_ids()
+    if risk_ids is None:
+        return refuse(Invalid(_l("Choose risks of this assessment.")), target)
+    try:
+        service.save_measure(assessment, current_user, measure=measure, title=form.title.data,
+                             owner=form.owner.data, due_date=form.due_date.date, status=form.status.data or "planned",
+                             description=form.description.data or "", risk_ids=risk_ids)
         db.session.commit()
     except DomainError as exc:
         return refuse(exc, target)
@@ -154,14 +153,18 @@ def save_measure(assessment_id: int, measure_id: int | None):
 def set_treatment(assessment_id: int, risk_id: int):
     assessment = scoped_assessment(assessment_id)
     risk = own_risk(assessment, risk_id)
+    require_manage(assessment)
+    target = register_url(assessment.id, f"risk-{risk_id}")
+    form = TreatmentForm()
+    if not form.validate_on_submit():
+        return refused_form(form, target)
     try:
-        service.set_treatment(risk, assessment, current_user, request.form.get("treatment", ""),
-                              request.form.get("reason", ""))
+        service.set_treatment(risk, assessment, current_user, form.treatment.data, form.reason.data or "")
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
+        return refuse(exc, target)
     flash(_("The treatment decision is recorded."), "success")
-    return redirect(register_url(assessment.id, f"risk-{risk_id}"))
+    return redirect(target)
 
 
 @bp.post("/risks/<int:risk_id>/adopt")
@@ -169,38 +172,47 @@ def set_treatment(assessment_id: int, risk_id: int):
 def adopt_proposal(assessment_id: int, risk_id: int):
     assessment = scoped_assessment(assessment_id)
     risk = own_risk(assessment, risk_id)
+    require_manage(assessment)
+    target = register_url(assessment.id, f"risk-{risk_id}")
     try:
         service.adopt_proposal(risk, assessment, current_user)
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, register_url(assessment.id, f"risk-{risk_id}"))
+        return refuse(exc, target)
     flash(_("The proposed residual rating is adopted with the linked measures."), "success")
-    return redirect(register_url(assessment.id, f"risk-{risk_id}"))
+    return redirect(target)
 
 
 @bp.post("/conclusion/prior-consultation")
 @login_required
 def record_prior_consultation(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    form = request.form
+    if not policy.can_keep_prior_consultation(current_user, assessment):
+        abort(403)
+    target = register_url(assessment.id, "prior-consultation")
+    form = PriorConsultationForm()
+    if not form.validate_on_submit():
+        return refused_form(form, target)
     try:
         prior_consultation.record_prior_consultation(
-            assessment, current_user, requested_on=parse_date(form.get("requested_on")),
-            case_number=form.get("imy_case_number", ""), answered_on=parse_date(form.get("answered_on")),
-            advice=form.get("imy_advice", ""))
+            assessment, current_user, requested_on=form.requested_on.date, case_number=form.imy_case_number.data or "",
+            answered_on=form.answered_on.date, advice=form.imy_advice.data or "")
         db.session.commit()
     except DomainError as exc:
-        return refuse(exc, register_url(assessment.id, "prior-consultation"))
+        return refuse(exc, target)
     flash(_("The record of the prior consultation is saved."), "success")
-    return redirect(register_url(assessment.id, "prior-consultation"))
+    return redirect(target)
 
 
 @bp.post("/conclusion/accept")
 @login_required
 def accept_residual(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
+    form = AcceptResidualForm()
+    if form.is_submitted() and not form.validate():
+        return refused_form(form, register_url(assessment.id, "conclusion"))
     try:
-        service.accept_residual_risk(assessment, current_user, request.form.get("reason", ""))
+        service.accept_residual_risk(assessment, current_user, form.reason.data or "")
         db.session.commit()
     except DomainError as exc:
         return refuse(exc, register_url(assessment.id, "conclusion"))

@@ -1,4 +1,5 @@
-"""WTForms classes; the wizard's forms are built from catalogue sections at request time."""
+"""The wizard's forms: a new assessment, and each step's form built from its catalogue section, with the
+controls written directly where WTForms' widgets would cost most of a step's time."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,52 +8,18 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField,
-                     RadioField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.fields.choices import SelectChoice
+from wtforms import (DateField, HiddenField, RadioField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, DateInput, ListWidget, TextArea, TextInput
+from wtforms.widgets import DateInput, TextArea, TextInput
 from wtforms.widgets.core import clean_key
 
-from .answers import Slot
-from .catalog import PLATFORMS, platform_label
-from .plaintext import CONTROL_CHARACTERS_MESSAGE, has_control_characters
-
-# Generous but finite: a long answer is a few pages of text, never a file.
-TEXT_MAX = 500
-LONG_TEXT_MAX = 20_000
-
-# Control characters are refused in every text a user writes (why: plaintext.py).
-
-
-def no_control_characters(form, field):
-    # Use with Optional(strip_whitespace=False): a plain Optional() takes whitespace-only input for empty,
-    # clears the errors and stops the chain, so a lone form feed or vertical tab was dropped silently.
-    data = field.data if isinstance(field.data, list) else [field.data]
-    if any(has_control_characters(item) for item in data):
-        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
-
-
-def as_choices(pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def platform_choices(lang: str) -> list[SelectChoice]:
-    return as_choices((key, platform_label(key, lang)) for key in PLATFORMS)
-
+from ..answers import Slot
+from ..catalog import platform_label
+from ..limits import ASSESSMENT_TITLE_MAX, LONG_ANSWER_MAX, OTHER_PLATFORM_NAME_MAX, SHORT_ANSWER_MAX
+from .common import MultiCheckboxField, as_choices, known_choices, no_control_characters
 
 class NewAssessmentForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters],
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=ASSESSMENT_TITLE_MAX), no_control_characters],
                         description=_l("For example: Our presence on Facebook and Instagram 2026"))
     platforms = MultiCheckboxField(_l("Platforms"), validators=[DataRequired(_l("Choose at least one platform."))])
 
@@ -60,51 +27,11 @@ class NewAssessmentForm(FlaskForm):
         if "other" in (self.platforms.data or []) and not (field.data or "").strip():
             raise ValidationError(_l("Name the other platform."))
     other_platform_name = StringField(_l("Name of the other platform"),
-                                      validators=[Length(max=100), no_control_characters],
+                                      validators=[Length(max=OTHER_PLATFORM_NAME_MAX), no_control_characters],
                                       description=_l("Only if you chose \u201cOther platform\u201d."))
     language = RadioField(_l("Language of the assessment and its report"),
                           choices=as_choices([("sv", "Svenska"), ("en", "English")]), default="sv",
                           validators=[InputRequired()])
-
-
-class CommentForm(FlaskForm):
-    question = HiddenField()
-    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000), no_control_characters])
-
-
-class RequestChangesForm(FlaskForm):
-    version = HiddenField()
-    reason = TextAreaField(_l("What needs to change"),
-                           validators=[DataRequired(), Length(max=5000), no_control_characters])
-
-
-class ApproveForm(FlaskForm):
-    version = HiddenField()
-    # 21 CFR Part 11 § 11.200 pattern: a signature requires the signer to authenticate again.
-    password = PasswordField(_l("Your password, to sign"), validators=[DataRequired()])
-    # The four signer attestations of the CNIL PIA tool (domain.md §4).
-    attest_context = BooleanField(_l("The context described matches reality."),
-                                  validators=[DataRequired(_l("Confirm this to sign."))])
-    attest_risks = BooleanField(_l("I am aware of the risks that remain."),
-                                validators=[DataRequired(_l("Confirm this to sign."))])
-    attest_measures = BooleanField(_l("The measures described are ratified."),
-                                   validators=[DataRequired(_l("Confirm this to sign."))])
-    attest_commitment = BooleanField(_l("The organisation commits to carry out the measures."),
-                                     validators=[DataRequired(_l("Confirm this to sign."))])
-    registration_number = StringField(_l("Registration number (diarienummer), if any"),
-                                      validators=[Optional(strip_whitespace=False), Length(max=64),
-                                                  no_control_characters])
-    # Asked only when the conclusion needs it (prior consultation, or a transfer that may not take place);
-    # the view names the outcome in the label and requires the box then.
-    confirm_conclusion = BooleanField(_l("I approve with this conclusion."))
-
-
-def _known_choices(form, field):
-    """Unknown choice values are rejected, never stored (a tampered form must not smuggle data in)."""
-    allowed = {choice.value for choice in field.choices}
-    data = field.data if isinstance(field.data, list) else [field.data]
-    if any(item not in allowed for item in data if item):
-        raise ValidationError(_l("Choose one of the alternatives."))
 
 
 # Built step form classes: building one (34 fields for a two-platform step) and WTForms' first
@@ -142,19 +69,19 @@ def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) 
             label = f"{label} ({names[slot.platform]})"
         kwargs: dict[str, Any] = {"label": label}
         if q.type == "text":
-            field = StringField(validators=[Optional(strip_whitespace=False), Length(max=TEXT_MAX),
+            field = StringField(validators=[Optional(strip_whitespace=False), Length(max=SHORT_ANSWER_MAX),
                                             no_control_characters], **kwargs)
         elif q.type == "long_text":
-            field = TextAreaField(validators=[Optional(strip_whitespace=False), Length(max=LONG_TEXT_MAX),
+            field = TextAreaField(validators=[Optional(strip_whitespace=False), Length(max=LONG_ANSWER_MAX),
                                               no_control_characters],
                                   **kwargs)
         elif q.type in ("single_choice", "yes_no"):
             # validate_choice=False: our own validator gives the message in the user's language.
             field = RadioField(choices=as_choices(q.choices(lang)), validate_choice=False,
-                               validators=[Optional(), _known_choices], **kwargs)
+                               validators=[Optional(), known_choices], **kwargs)
         elif q.type == "multiple_choice":
             field = MultiCheckboxField(choices=as_choices(q.choices(lang)), validate_choice=False,
-                                       validators=[Optional(), _known_choices], **kwargs)
+                                       validators=[Optional(), known_choices], **kwargs)
         elif q.type == "date":
             field = DateField(validators=[Optional()], **kwargs)
         else:  # pragma: no cover - the catalogue loader rejects unknown types
@@ -190,10 +117,6 @@ def form_data_from_answers(slots: list[Slot], answers: dict) -> dict[str, Any]:
                 continue
         data[slot.field_name] = value
     return data
-
-
-__all__ = ["LoginForm", "NewAssessmentForm", "CommentForm", "RequestChangesForm", "ApproveForm",
-           "step_form_class", "field_value", "form_data_from_answers", "platform_choices"]
 
 
 def plain_choices(field) -> list[tuple[str, Any, Any, bool]] | None:
