@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .config import configure
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .logs import configure_logging
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | Path | N
         static_folder="static",
     )
     configure(app, test_config)
+    configure_logging(app)
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
@@ -46,7 +48,7 @@ def trust_proxies(app: Flask) -> None:
     if count > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 
 # Everything the pages use is served by the app itself: no inline script or style, no outside resources.
@@ -100,7 +102,7 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     from . import i18n
 
-    i18n.install(app)  # the same _() in templates, without Flask-Babel's per-call lookups (issue 9)
+    i18n.install(app)  # the same _() in templates, without Flask-Babel's per-call lookups
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -149,10 +151,9 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from .catalog import platform_label
+    from .forms import plain_choices, plain_control
     from .risk.matrix import HIGH_POLICY, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING, level
     from .roles import role_label, status_label
-
-    from .forms import plain_choices, plain_control
 
     app.add_template_global(plain_choices)
     app.add_template_global(plain_control)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -17,10 +18,10 @@ from . import audit
 from .catalog import Catalog, Question, Section, get_catalog
 from .catalog.screening import ScreeningOutcome, screening_outcome
 from .catalog.screening import applies as catalog_applies
+from .errors import Conflict, Forbidden
 from .extensions import db
 from .models import Answer, Assessment, User, utcnow
 from .policy import can_edit
-from .errors import Conflict, Forbidden
 
 AnswerKey = tuple[str, str]  # (question key, platform or '')
 

@@ -24,8 +24,7 @@ from sqlalchemy import func, select
 from .answers import catalog_of, load_answers, screening, visible_slots
 from .audit import as_utc
 from .extensions import db
-from .models import (Answer, Assessment, AuditEvent, DpoAdvice, Measure, ReviewComment, Treatment, User,
-                     Verdict)
+from .models import Answer, Assessment, AuditEvent, DpoAdvice, Measure, ReviewComment, Treatment, User, Verdict
 from .review import data_subject_views_of, dpo_advice_of, latest_verdicts
 from .risk import service as risk_service
 from .risk.matrix import Conclusion
@@ -64,9 +63,9 @@ def section_changed_at(assessment: Assessment) -> dict[str, datetime]:
             select(Answer.question_key, func.max(Answer.updated_at)).where(Answer.assessment_id == assessment.id)
             .group_by(Answer.question_key)):
         section = section_of.get(key)
-        moment = _naive_utc(moment)
-        if section and moment and (section not in changed or moment > changed[section]):
-            changed[section] = moment
+        when = _naive_utc(moment)
+        if section and when and (section not in changed or when > changed[section]):
+            changed[section] = when
     return changed
 
 
@@ -145,17 +144,17 @@ def approval_blockers(assessment: Assessment, *, answers: dict | None = None,
         select(ReviewComment.id, ReviewComment.question_key, ReviewComment.platform)
         .where(ReviewComment.assessment_id == assessment.id, ReviewComment.parent_id.is_(None),
                ReviewComment.resolved_at.is_(None)).order_by(ReviewComment.id)).all()
-    for _id, key, platform in open_comments:
+    for _id, question_key, platform in open_comments:
         where = ""
-        if key:
+        if question_key:
             try:
-                where = catalog.question(key).text.get(lang)
+                where = catalog.question(question_key).text.get(lang) or question_key
             except KeyError:
-                where = key
+                where = question_key
         blockers.append(Blocker(
             str(_l("An open review comment on \u201c%(question)s\u201d.", question=where) if where
                 else _l("An open general review comment.")),
-            "assessments.overview", aid, _slot_anchor(key, platform) if key else ""))
+            "assessments.overview", aid, _slot_anchor(question_key, platform) if question_key else ""))
     return blockers
 
 
@@ -165,7 +164,7 @@ def editors_of(assessment: Assessment) -> set[int]:
         select(AuditEvent.actor_id).where(AuditEvent.assessment_id == assessment.id,
                                           AuditEvent.organisation_id == assessment.organisation_id,
                                           AuditEvent.action.in_(EDITING_ACTIONS),
-                                          AuditEvent.actor_id.is_not(None)).distinct())}
+                                          AuditEvent.actor_id.is_not(None)).distinct()) if actor is not None}
 
 
 def independence_problems(assessment: Assessment, user: User) -> list[str]:

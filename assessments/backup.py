@@ -32,16 +32,31 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import (Date, DateTime, Enum, Interval, LargeBinary, Numeric, String, Table, Time,
-                        func, inspect, select, text, type_coerce)
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Enum,
+    Interval,
+    LargeBinary,
+    Numeric,
+    String,
+    Table,
+    Time,
+    func,
+    inspect,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.engine import Connection
 
 from .archive import sha256_file
@@ -67,7 +82,7 @@ def _encode(column, value: Any) -> Any:
     kind = column.type
     if isinstance(kind, DateTime):
         # SQLite hands timestamps back naive; they are stored in UTC (extensions.Base).
-        moment = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return moment.isoformat(timespec="microseconds")
     if isinstance(kind, (Date, Time)):
         return value.isoformat()
@@ -86,7 +101,7 @@ def _decode(column, value: Any) -> Any:
     kind = column.type
     if isinstance(kind, DateTime):
         moment = datetime.fromisoformat(value)
-        return moment if kind.timezone else moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment if kind.timezone else moment.astimezone(UTC).replace(tzinfo=None)
     if isinstance(kind, Date):
         return date.fromisoformat(value)
     if isinstance(kind, Time):
@@ -232,7 +247,7 @@ def create_backup(target: Path) -> Summary:
             files[relative] = sha256_file(work / relative)
         manifest = {
             "format": FORMAT,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "database": db.engine.dialect.name,
             "alembic_revision": summary.revision,
             "tables": [{"name": t, "rows": n, "file": f"{TABLES_DIR}/{t}.jsonl"} for t, n in summary.rows.items()],

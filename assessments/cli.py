@@ -59,8 +59,8 @@ def demo_command(names: tuple[str, ...]) -> None:
     """Take demo assessments through every state to signed, archived PDFs; print each file's path."""
     from . import workflow
     from .demo import create_demo_assessment, demo_names
-    from .signoff import archive, sign_approval
     from .errors import DomainError
+    from .signoff import archive, sign_approval
 
     if db.session.scalar(select(func.count()).select_from(Organisation)) == 0:
         click.echo("No organisations yet: run `flask --app app init` first.", err=True)
@@ -70,6 +70,10 @@ def demo_command(names: tuple[str, ...]) -> None:
         author = assessment.author
         reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
                                                          User.role == Role.LEGAL, User.id != author.id)).first()
+        if reviewer is None:
+            click.echo(f"Could not sign {name}: the organisation has no legal reviewer other than the author.",
+                       err=True)
+            sys.exit(1)
         try:
             workflow.submit_for_review(assessment, author)
             db.session.flush()

@@ -23,6 +23,8 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_RATELIMIT_STORAGE": "RATELIMIT_STORAGE_URI",
     "KONSEKVENS_SESSION_IDLE_MINUTES": "SESSION_IDLE_MINUTES",
     "KONSEKVENS_SESSION_MAX_HOURS": "SESSION_MAX_HOURS",
+    "KONSEKVENS_LOG_FORMAT": "LOG_FORMAT",
+    "KONSEKVENS_LOG_LEVEL": "LOG_LEVEL",
 }
 # Settings that are whole numbers (the environment gives text): checked at start, not at the first request.
 INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
@@ -66,6 +68,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # CPU seconds the verification page may spend on one upload before refusing it (report/verification.py;
         # a sealed report takes a few hundredths, docs/benchmarks.md).
         VERIFY_CPU_SECONDS=0.5,
+        # Behind a proxy that terminates TLS: Secure cookies and HSTS (KONSEKVENS_HTTPS=1 or HTTPS = True).
+        HTTPS=False,
+        # Logging (logs.py): "text" lines, or "json" (one JSON object per line) for a log collector.
+        LOG_FORMAT="text",
+        LOG_LEVEL="INFO",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -86,9 +93,14 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # SQLite serialises writers; signing holds the write lock for a few seconds, so a second writer
         # waits rather than failing after pysqlite's default 5 s.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
-    # Behind HTTPS (the production setting), cookies are sent over TLS only.
-    if os.environ.get("KONSEKVENS_HTTPS") == "1":
+    # Behind HTTPS (the production setting), cookies are sent over TLS only. The environment variable wins
+    # over instance/config.py, as for every other setting, and is read for tests too.
+    if os.environ.get("KONSEKVENS_HTTPS"):
+        app.config["HTTPS"] = os.environ["KONSEKVENS_HTTPS"] == "1"
+    if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+    if app.config["LOG_FORMAT"] not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT must be text or json, not {app.config['LOG_FORMAT']!r}")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 

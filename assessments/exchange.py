@@ -96,7 +96,7 @@ import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
@@ -107,18 +107,31 @@ from . import audit, csvfile, policy
 from .answers import answer_key, catalog_of, is_answered, load_answers, slots
 from .archive import ArchiveError
 from .catalog import PLATFORMS, Catalog, CatalogError, Question, get_catalog
+from .errors import Conflict, Forbidden
 from .extensions import db
-from .limits import LONG_ANSWER_MAX as LONG_TEXT_MAX, SHORT_ANSWER_MAX as TEXT_MAX
+from .limits import LONG_ANSWER_MAX as LONG_TEXT_MAX
+from .limits import SHORT_ANSWER_MAX as TEXT_MAX
+from .models import (
+    Answer,
+    ArchivedDocument,
+    Assessment,
+    AuditEvent,
+    Measure,
+    MeasureStatus,
+    Risk,
+    Role,
+    Signature,
+    Status,
+    User,
+    utcnow,
+)
 from .plaintext import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
-from .models import (Answer, ArchivedDocument, Assessment, AuditEvent, Measure, MeasureStatus, Risk, Role,
-                     Signature, Status, User, utcnow)
 from .report.document import local_time, sha256_hex
 from .report.verification import attached_files
 from .risk.matrix import SCALE
 from .risk.rules import RiskRule, load_risk_rules
 from .risk.service import RATING_FIELDS, enforce_decided_measures, measures_of, risks_of, sync_risks
 from .roles import ROLE_LABELS
-from .errors import Conflict, Forbidden
 
 FORMAT = "konsekvens.assessment/1"
 AUDIT_FORMAT = "konsekvens.audit-trail/1"
@@ -750,14 +763,14 @@ def _check_risks(checker: _Checker, raw: Any, catalog: Catalog | None,
                 derived.add((rule_key, platform))
         ratings: dict[str, int] = {}
         if "ratings" in risk:
-            given = checker.obj(risk["ratings"], _path(item, "ratings"), RATING_FIELDS)
-            for name in RATING_FIELDS if given is not None else ():
+            given = checker.obj(risk["ratings"], _path(item, "ratings"), RATING_FIELDS) or {}
+            for name in RATING_FIELDS:
                 if name in given:
                     value = checker.rating(given[name], _path(_path(item, "ratings"), name))
                     if value is not None:
                         ratings[name] = value
         if len(checker.problems) == before and catalog is not None:
-            risks.append(RiskSpec(ref=ref, rule=rule_key, platform=platform or "", ratings=ratings,
+            risks.append(RiskSpec(ref=cast(str, ref), rule=rule_key, platform=platform or "", ratings=ratings,
                                   title=texts.get("title"), description=texts.get("description"),
                                   affected=texts.get("affected"), source=texts.get("source")))
     return risks, refs
@@ -803,7 +816,8 @@ def _check_measures(checker: _Checker, raw: Any, refs: set[str]) -> list[Measure
                 else:
                     targets.append(ref.strip())
         if len(checker.problems) == before:
-            measures.append(MeasureSpec(title=title, description=description, owner=owner, due_date=due,
+            measures.append(MeasureSpec(title=cast(str, title), description=description, owner=cast(str, owner),
+                                        due_date=due,
                                         status=MeasureStatus(status), risks=targets))
     return measures
 
@@ -877,7 +891,7 @@ def import_assessment(data: bytes, actor: User, *, filename: str | None = None) 
                               updated_by_id=actor.id))
     by_ref: dict[str, Risk] = {}
     numbers = _risk_numbers([spec.ref for spec in plan.risks])
-    for spec, number in zip(plan.risks, numbers):
+    for spec, number in zip(plan.risks, numbers, strict=True):
         derived = spec.rule is not None
         risk = Risk(assessment_id=assessment.id, number=number, rule_key=spec.rule, platform=spec.platform,
                     title=None if derived else spec.title,
@@ -888,10 +902,11 @@ def import_assessment(data: bytes, actor: User, *, filename: str | None = None) 
         db.session.add(risk)
         by_ref[spec.ref] = risk
     db.session.flush()
-    for spec in plan.measures:
-        db.session.add(Measure(assessment_id=assessment.id, title=spec.title, description=spec.description,
-                               owner=spec.owner, due_date=spec.due_date, status=spec.status,
-                               risks=[by_ref[ref] for ref in spec.risks]))
+    for measure_spec in plan.measures:
+        db.session.add(Measure(assessment_id=assessment.id, title=measure_spec.title,
+                               description=measure_spec.description, owner=measure_spec.owner,
+                               due_date=measure_spec.due_date, status=measure_spec.status,
+                               risks=[by_ref[ref] for ref in measure_spec.risks]))
     db.session.flush()
     audit.record(assessment.organisation_id, "imported", actor=actor, assessment_id=assessment.id,
                  title=assessment.title, platforms=assessment.platforms,

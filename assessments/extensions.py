@@ -1,4 +1,6 @@
 """Flask extensions, unbound: the factory binds them to an app (cookiecutter-flask's habit)."""
+from datetime import datetime
+
 from flask import current_app, has_app_context
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -7,8 +9,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from datetime import datetime
-
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 

@@ -1,4 +1,4 @@
-"""A faster ``_()`` for templates, with exactly the behaviour of Flask-Babel's and Jinja's (issue 9).
+"""A faster ``_()`` for templates, with exactly the behaviour of Flask-Babel's and Jinja's (docs/benchmarks.md).
 
 Flask-Babel's template ``gettext`` looks up the domain, the locale and the translations cache through
 ``flask.g`` on every call (about 12 µs), and Jinja's ``_`` reaches it through two more context calls and a

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
-from .models import ArchivedDocument, Assessment, AuditEvent, Organisation
+from .models import ArchivedDocument, Assessment, AuditEvent, Organisation, User
 
 ANSWERS_FILE = "answers.json"
 
@@ -187,7 +187,7 @@ class _NotLinkable(Exception):
 @dataclass(frozen=True)
 class _Approval:
     assessment: Assessment
-    signer: object  # models.User
+    signer: User
     data: bytes
     answers: dict
     answers_sha256: str
@@ -199,14 +199,14 @@ class _Approval:
 def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     """The approval this orphan completes, or ``_NotLinkable`` saying why it cannot be linked."""
     from .answers import load_answers
+    from .approval import approval_blockers, independence_problems
     from .archive import ArchiveError
-    from .models import Role, Status, User
+    from .models import Role, Status
+    from .policy import can_approve
     from .report.document import answers_document, canonical_json, sha256_hex
     from .report.seal import SealError, load_certificate
     from .report.verification import verify_pdf
-    from .approval import approval_blockers, independence_problems
     from .signoff import approval_meaning, approval_reason, seal_passphrase, seal_paths
-    from .policy import can_approve
 
     try:
         data = store.read(relative_path)  # also checks the bytes against the hash in the file name
@@ -277,8 +277,9 @@ def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
     NOT REPAIRED when the repair itself failed (the file is left where it was).
     """
     from .archive import StoredFile
-    from .signoff import _claim as claim_for_approval, record_approval
     from .errors import DomainError
+    from .signoff import _claim as claim_for_approval
+    from .signoff import record_approval
 
     try:
         approval = _proven_approval(relative_path, store, trust_roots)

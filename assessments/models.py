@@ -6,8 +6,8 @@ import functools
 import hmac
 import secrets
 import unicodedata
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
@@ -16,13 +16,18 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 
+if TYPE_CHECKING:  # Flask-SQLAlchemy builds db.Model at run time; for the type checker it is the declarative base
+    from .extensions import Base as Model
+else:
+    Model = db.Model
+
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Role(str, enum.Enum):
-    """One role per user in their organisation (domain.md §1)."""
+    """One role per user in their organisation (policy.py says what each may do)."""
 
     COMMUNICATOR = "communicator"
     LEGAL = "legal"
@@ -41,7 +46,7 @@ class Status(str, enum.Enum):
     SUPERSEDED = "superseded"  # an approved revision replaced by a later approved one
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +56,7 @@ class Organisation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,7 +156,7 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
-class Assessment(db.Model):
+class Assessment(Model):
     __tablename__ = "assessments"
     __table_args__ = (
         Index("ix_assessments_org_status", "organisation_id", "status"),
@@ -207,7 +212,7 @@ class Assessment(db.Model):
         return platform_label(key, lang)
 
 
-class Answer(db.Model):
+class Answer(Model):
     """One answer to one question; ``platform`` is '' for questions not repeated per platform."""
 
     __tablename__ = "answers"
@@ -224,7 +229,7 @@ class Answer(db.Model):
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
 
 
-class ReviewComment(db.Model):
+class ReviewComment(Model):
     __tablename__ = "review_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -242,14 +247,14 @@ class ReviewComment(db.Model):
 
 
 class Verdict(str, enum.Enum):
-    """The CNIL reviewer's verdict on a section (domain.md §4)."""
+    """The CNIL method's verdict on a section: acceptable, improvable, to correct."""
 
     ACCEPTABLE = "acceptable"
     IMPROVABLE = "improvable"
     TO_CORRECT = "to_correct"
 
 
-class SectionVerdict(db.Model):
+class SectionVerdict(Model):
     __tablename__ = "section_verdicts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -264,7 +269,7 @@ class SectionVerdict(db.Model):
     reviewer: Mapped[User] = relationship()
 
 
-class DpoAdvice(db.Model):
+class DpoAdvice(Model):
     """Art. 35(2): the DPO's advice and whether it is followed; if not, why (ICO step 7)."""
 
     __tablename__ = "dpo_advice"
@@ -281,7 +286,7 @@ class DpoAdvice(db.Model):
     recorded_by: Mapped[User] = relationship()
 
 
-class DataSubjectViews(db.Model):
+class DataSubjectViews(Model):
     """Art. 35(9): the views of data subjects, or why they were not sought."""
 
     __tablename__ = "data_subject_views"
@@ -298,7 +303,7 @@ class DataSubjectViews(db.Model):
     recorded_by: Mapped[User] = relationship()
 
 
-class Submission(db.Model):
+class Submission(Model):
     """The answers as they stood at each submission for review, so a reviewer sees what changed since."""
 
     __tablename__ = "submissions"
@@ -312,7 +317,7 @@ class Submission(db.Model):
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-class ArchivedDocument(db.Model):
+class ArchivedDocument(Model):
     """A signed PDF in the write-once archive; the row is written only after the file is durable."""
 
     __tablename__ = "archived_documents"
@@ -328,7 +333,7 @@ class ArchivedDocument(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Signature(db.Model):
+class Signature(Model):
     """An approval signature. Unique per assessment revision: a double click cannot sign twice."""
 
     __tablename__ = "signatures"
@@ -367,7 +372,7 @@ class Treatment(str, enum.Enum):
     ACCEPT = "accept"  # with the reason, and who accepted it
 
 
-class Risk(db.Model):
+class Risk(Model):
     """A risk to people (Art. 35(7)(c)), proposed by a rule (``rule_key``) or written by hand.
 
     A derived risk whose rule stops holding is kept inactive, never deleted, so what legal wrote about
@@ -406,7 +411,7 @@ class Risk(db.Model):
     treatment_by: Mapped[User | None] = relationship(foreign_keys=[treatment_by_id])
 
 
-class RiskRatingChange(db.Model):
+class RiskRatingChange(Model):
     """Who changed which rating, when, and why (legal must justify every change). ``changed_by_id`` is
     None for a change the tool made itself, e.g. a residual rating set back to the inherent one when the
     last decided measure behind it went away."""
@@ -432,7 +437,7 @@ class MeasureStatus(str, enum.Enum):
     CANCELLED = "cancelled"  # kept in the action plan's history; lowers no risk
 
 
-class Measure(db.Model):
+class Measure(Model):
     """A measure in the action plan (Art. 35(7)(d)); one measure can address several risks."""
 
     __tablename__ = "measures"
@@ -451,7 +456,7 @@ class Measure(db.Model):
     risks: Mapped[list[Risk]] = relationship(secondary=measure_risks, back_populates="measures")
 
 
-class PriorConsultation(db.Model):
+class PriorConsultation(Model):
     """Art. 36: the record of a prior consultation with IMY, when a residual risk of lawful processing
     stays high. It may be completed after approval (IMY answers within eight weeks, Art. 36(2)); the
     processing must not start or continue until IMY has answered."""
@@ -470,7 +475,7 @@ class PriorConsultation(db.Model):
     recorded_by: Mapped[User] = relationship()
 
 
-class PlatformFactOverride(db.Model):
+class PlatformFactOverride(Model):
     """An organisation's own, re-verified facts about one platform (replacing the shipped ones from
     catalog/data/platform-facts.yaml for that organisation), with its source and date."""
 
@@ -487,7 +492,7 @@ class PlatformFactOverride(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only and hash-chained per organisation (``assessments.audit``)."""
 
     __tablename__ = "audit_events"

@@ -1,6 +1,6 @@
 """Platform facts as an organisation sees them: the shipped, dated facts, or the organisation's own
 re-verified ones. They prefill per-platform answers as suggestions the user confirms or changes; facts
-verified more than 12 months ago are shown as stale (domain.md §5: verify and date before relying)."""
+verified more than 12 months ago are shown as stale (docs/legal-sources.md: verify and date before relying)."""
 from __future__ import annotations
 
 import dataclasses

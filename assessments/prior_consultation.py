@@ -14,12 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit, policy
+from .errors import Forbidden, Invalid, NotFound
 from .extensions import db
+from .limits import CASE_NUMBER_MAX, RECORD_MAX
 from .models import Assessment, PriorConsultation, User, utcnow
 from .plaintext import require_plain_text
-from .errors import Forbidden, Invalid, NotFound
-from .limits import CASE_NUMBER_MAX, RECORD_MAX
-
 
 
 def prior_consultation_of(assessment: Assessment) -> PriorConsultation | None:

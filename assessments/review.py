@@ -15,11 +15,21 @@ from sqlalchemy.orm import joinedload
 
 from . import audit, policy
 from .answers import AnswerKey, catalog_of, load_answers
-from .extensions import db
-from .plaintext import require_plain_text
-from .models import (Assessment, DataSubjectViews, DpoAdvice, ReviewComment, SectionVerdict, Submission, User, Verdict, utcnow)
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .extensions import db
 from .limits import COMMENT_MAX, NOTE_MAX, RECORD_MAX, TOO_LONG, require_within
+from .models import (
+    Assessment,
+    DataSubjectViews,
+    DpoAdvice,
+    ReviewComment,
+    SectionVerdict,
+    Submission,
+    User,
+    Verdict,
+    utcnow,
+)
+from .plaintext import require_plain_text
 
 FOLLOWED = ("yes", "partly", "no")
 
@@ -222,7 +232,7 @@ class Change:
 
 
 def diff_answers(old: dict[AnswerKey, Any], new: dict[AnswerKey, Any]) -> list[Change]:
-    empty = (None, "", [])
+    empty: tuple[Any, ...] = (None, "", [])
     changes = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from . import audit
 from .answers import catalog_of, load_answers
 from .catalog import Question, latest_catalog
+from .errors import Conflict, Forbidden
 from .extensions import db
 from .models import Answer, Assessment, Status, User
 from .policy import can_create, same_organisation
-from .errors import Conflict, Forbidden
 
 
 @dataclass(frozen=True)

@@ -18,22 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, gettext, lazy_gettext as _l
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from . import audit, policy, workflow
 from .answers import load_answers
 from .archive import Archive, ArchiveError, StoredFile
+from .errors import Conflict, Failure, Forbidden, Invalid, Unavailable
 from .extensions import db
 from .models import ArchivedDocument, Assessment, Organisation, Signature, Status, User, utcnow
-from .report.document import (SignatureInfo, answers_document, canonical_json, local_time, report_html,
-                              sha256_hex)
+from .report.document import SignatureInfo, answers_document, canonical_json, local_time, report_html, sha256_hex
 from .report.pdf import render_pdf
 from .report.seal import Seal, SealError, load_seal
 from .report.signing import SigningError, TimestampError, sign_pdf
 from .report.timestamps import timestamper_from_config
 from .roles import role_label
-from .errors import Conflict, Failure, Forbidden, Invalid, Unavailable
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def sealing_organisation(certificate, seals: list[InstalledSeal], own_organisati
         return None
     matching = [seal.organisation for seal in seals if seal.certificate.dump() == certificate.dump()]
     own = [organisation for organisation in matching if organisation.id == own_organisation_id]
-    return (own or matching or [None])[0]
+    return (own or matching or [None])[0]  # type: ignore[list-item]
 
 
 SEAL_MESSAGES = {
@@ -141,7 +141,7 @@ def _claim(assessment: Assessment, expected_version: int) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(assessment)
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
         if assessment.status is Status.APPROVED:
             raise Conflict(_l("This assessment has already been approved and signed."))
         raise Conflict(_l("The assessment changed after you opened this page. Nothing was signed. "

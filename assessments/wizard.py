@@ -10,8 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from . import audit, policy
-from .answers import (AnswerKey, Slot, applies, catalog_of, is_answered, progress, save_answers, screening,
-                      slots)
+from .answers import AnswerKey, Slot, applies, catalog_of, is_answered, progress, save_answers, screening, slots
 from .catalog import PLATFORMS, Section, latest_catalog
 from .errors import Invalid
 from .extensions import db

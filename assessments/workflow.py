@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from . import audit
-from .errors import Conflict, Forbidden, Invalid
 from .answers import progress
+from .errors import Conflict, Forbidden, Invalid
 from .models import Assessment, Status, User, utcnow
 from .policy import EDITABLE, can_approve, can_request_changes, can_submit
 

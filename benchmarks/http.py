@@ -1,4 +1,4 @@
-"""HTTP benchmark (issue 9): a wizard step, GET and POST, under gunicorn with 2 workers, against a minimal
+"""HTTP benchmark: a wizard step, GET and POST, under gunicorn with 2 workers, against a minimal
 Flask "hello" app (benchmarks/hello.py) under the same server and the same load in the same run.
 
 A real instance is set up in a temporary directory: a migrated SQLite database, the demo organisations with
@@ -385,7 +385,8 @@ def measure(runs: int = 5) -> dict:
                     our_runs.append(measure_ours(clients, ids, saves, duration,
                                                  lambda: workers_cpu_seconds(ours.process.pid)))
             except UnexpectedResponse as exc:
-                raise RuntimeError(f"{exc}\n--- gunicorn log ---\n{ours.log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(f"{exc}\n--- gunicorn log ---\n{ours.log.read_text(errors='replace')[-3000:]}") \
+                    from exc
             finally:
                 ours.stop()
         finally:
@@ -404,7 +405,8 @@ def cpu_rows(hello: list[dict], ours: list[dict]) -> list[str]:
         return []
     h, o = statistics.median(hello_cpu), statistics.median(our_cpu)
     return [
-        f"| server CPU per request, hello (ms) | {h * 1000:.2f} | {min(hello_cpu) * 1000:.2f}–{max(hello_cpu) * 1000:.2f} |",
+        f"| server CPU per request, hello (ms) | {h * 1000:.2f} | "
+        f"{min(hello_cpu) * 1000:.2f}–{max(hello_cpu) * 1000:.2f} |",
         f"| server CPU per request, wizard step GET/POST (ms) | {o * 1000:.1f} | "
         f"{min(our_cpu) * 1000:.1f}–{max(our_cpu) * 1000:.1f} |",
         f"| ceiling on the ratio from server CPU alone (hello CPU / ours) | {h / o:.2f} | |",
@@ -424,7 +426,7 @@ def summary(result: dict) -> list[str]:
     def row(label, values, fmt):
         return f"| {label} | {fmt(statistics.median(values))} | {fmt(min(values))}–{fmt(max(values))} |"
 
-    ratios = [o["rps"] / h["rps"] for h, o in zip(hello, ours)]
+    ratios = [o["rps"] / h["rps"] for h, o in zip(hello, ours, strict=True)]
     ratio, p99 = statistics.median(ratios), statistics.median([o["p99"] for o in ours])
     rate = lambda x: f"{x:.0f}"  # noqa: E731
     return [

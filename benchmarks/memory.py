@@ -1,11 +1,12 @@
-"""Memory benchmark (issue 9): peak resident memory rendering and sealing a ~60-page report.
+"""Memory benchmark: peak resident memory rendering and sealing a ~60-page report.
 
 The parent builds, in a temporary SQLite database, the municipality's demo answered for six platforms with
 long answers, extra risks and measures and a review (so the report reaches about 60 pages). A fresh child
 process then does what approval does to the document — HTML, PDF/A-3 with answers.json, PAdES seal, archive
 write — and reports its peak resident set (VmHWM from /proc/self/status, which starts afresh at exec).
 Not ``getrusage().ru_maxrss``: Linux carries it over from the parent across fork and exec, so under
-``make bench`` it reported the parent's 448 MB (the scale benchmark's data) for a child that peaked at 191 MB. For reference, a second fresh child creates the app and serves one
+``make bench`` it reported the parent's 448 MB (the scale benchmark's data) for a child that peaked at 191 MB.
+For reference, a second fresh child creates the app and serves one
 page, and reports its resident set while idle. Target: ≤ 400 MB peak.
 
 Run alone: ``.venv/bin/python -m benchmarks.memory``.
@@ -169,7 +170,8 @@ def run_idle(tmp: Path) -> dict:
 
     app = create_app(config(tmp))
     client = app.test_client()
-    assert client.post("/login", data={"email": "jurist@exempelkommun.example", "password": PASSWORD}).status_code == 302
+    response = client.post("/login", data={"email": "jurist@exempelkommun.example", "password": PASSWORD})
+    assert response.status_code == 302
     assert client.get("/").status_code == 200
     return {"rss_mb": status_kb("VmRSS") / 1024, "peak_mb": status_kb("VmHWM") / 1024}
 

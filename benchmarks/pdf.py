@@ -1,4 +1,4 @@
-"""PDF benchmark (issues 6 and 9): the municipality's demo rendered, sealed and archived by our pipeline,
+"""PDF benchmark: the municipality's demo rendered, sealed and archived by our pipeline,
 against bare WeasyPrint rendering the same HTML in the same run. Median and spread over repeated runs."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scale benchmark (issue 9): 10,000 assessments across 100 organisations, pages timed in-process.
+"""Scale benchmark: 10,000 assessments across 100 organisations, pages timed in-process.
 
 The database gets realistic content: every role in every organisation, a mix of statuses, the demo
 assessments' answers (full for everything submitted, partial for drafts), the risks and measures the
@@ -28,11 +28,10 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import (JSON, Column, Enum, MetaData, Table, create_engine, event, func, insert, inspect, select,
-                        text)
+from sqlalchemy import JSON, Column, Enum, MetaData, Table, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.types import NullType
 
 from assessments import create_app
@@ -40,9 +39,26 @@ from assessments.audit import GENESIS, event_hash
 from assessments.catalog import PLATFORMS, get_catalog
 from assessments.config import normalise_database_url
 from assessments.extensions import db
-from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent, DataSubjectViews, DpoAdvice,
-                                Measure, Organisation, ReviewComment, Risk, RiskRatingChange, Role,
-                                SectionVerdict, Signature, Status, Submission, User, measure_risks)
+from assessments.models import (
+    Answer,
+    ArchivedDocument,
+    Assessment,
+    AuditEvent,
+    DataSubjectViews,
+    DpoAdvice,
+    Measure,
+    Organisation,
+    ReviewComment,
+    Risk,
+    RiskRatingChange,
+    Role,
+    SectionVerdict,
+    Signature,
+    Status,
+    Submission,
+    User,
+    measure_risks,
+)
 
 ORGANISATIONS = 100
 ASSESSMENTS = 10_000
@@ -112,7 +128,7 @@ class Ids:
 
 
 def spread_time(rng: random.Random, days: int = 730) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(days=rng.uniform(0, days))
+    return datetime.now(UTC) - timedelta(days=rng.uniform(0, days))
 
 
 def create_organisations(password_hash: str) -> list[dict]:
@@ -120,12 +136,12 @@ def create_organisations(password_hash: str) -> list[dict]:
     org_rows, user_rows = [], []
     for n in range(ORGANISATIONS):
         org_rows.append({"id": n + 1, "slug": f"bench-{n:03d}", "name": f"Benchmarkkommun {n:03d}",
-                         "is_public_body": n % 5 != 4, "created_at": datetime.now(timezone.utc)})
+                         "is_public_body": n % 5 != 4, "created_at": datetime.now(UTC)})
         for i, (local, role, person) in enumerate(ROLES):
             user_rows.append({"id": n * len(ROLES) + i + 1, "email": f"{local}@bench-{n:03d}.example",
                               "name": f"{person} {n:03d}", "password_hash": password_hash, "organisation_id": n + 1,
                               "role": role.value, "language": "sv", "active": True,
-                              "created_at": datetime.now(timezone.utc)})
+                              "created_at": datetime.now(UTC)})
     db.session.execute(insert(Organisation.__table__), org_rows)
     db.session.execute(insert(User.__table__), user_rows)
     return org_rows
@@ -360,7 +376,7 @@ def make_heavy(template_name: str, org_id: int, status: Status, rng: random.Rand
     people = users_of(org_id)
     names = list(people.values())
     answers = sorted(load_answers(assessment))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     comments = []
     for n in range(150):  # 150 threads with two replies each, by different people
         key, platform = rng.choice(answers)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,14 @@ from assessments.extensions import db
 
 REQUIRE_ALL = os.environ.get("KONSEKVENS_REQUIRE_ALL") == "1"
 DEMO_PASSWORD = "korrekt-häst-batteri-42"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test under tests/browser drives the system Chromium: marked so ``make test-fast`` can leave
+    them out (``-m "not browser"``)."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
 
 
 def require(condition: bool, reason: str) -> None:
@@ -155,6 +164,57 @@ def demo_orgs(app):
     with app.app_context():
         create_demo_organisations(Path(app.config["SEAL_DIR"]), DEMO_PASSWORD)
         db.session.commit()
+
+
+@dataclass(frozen=True)
+class SignedDemo:
+    assessment_id: int
+    pdf: Path  # the archived, sealed PDF in this test's archive
+
+
+@pytest.fixture(scope="session")
+def signed_demo_backup(migrated, tmp_path_factory, seal_dir) -> tuple[Path, int]:
+    """The municipality's demo taken once per session to a signed, archived PDF by ``flask demo``, kept as a
+    backup (assessments/backup.py): rendering and sealing cost seconds, restoring the backup a fraction."""
+    from assessments.backup import create_backup
+    from assessments.demo import create_demo_organisations
+    from tests.answering import latest_demo
+
+    directory = tmp_path_factory.mktemp("signed-demo")
+    app = create_app(_config(migrated, directory, seal_dir))
+    try:
+        with app.app_context():
+            _empty_tables()
+            create_demo_organisations(seal_dir, DEMO_PASSWORD)
+            db.session.commit()
+            result = app.test_cli_runner().invoke(args=["demo", "--name", latest_demo()])
+            assert result.exit_code == 0, result.output
+            assessment_id = int(re.search(r"assessment (\d+) approved", result.output).group(1))
+            create_backup(directory / "backup")
+            _empty_tables()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return directory / "backup", assessment_id
+
+
+@pytest.fixture
+def signed_demo(app, signed_demo_backup) -> SignedDemo:
+    """This test's database and archive as ``flask demo`` leaves them: the demo organisations and users
+    (``demo_orgs`` is not needed, and is harmless before or after) and one approved, sealed assessment."""
+    from sqlalchemy import select
+
+    from assessments.backup import restore_backup
+    from assessments.models import ArchivedDocument
+    from assessments.signoff import archive
+
+    backup, assessment_id = signed_demo_backup
+    with app.app_context():
+        _empty_tables()  # the backup brings the organisations and users itself
+        restore_backup(backup)
+        row = db.session.scalars(select(ArchivedDocument).where(ArchivedDocument.assessment_id == assessment_id)).one()
+        return SignedDemo(assessment_id, archive().path_for(row.path))
 
 
 class Auth:

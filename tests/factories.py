@@ -7,6 +7,11 @@ from assessments.demo import create_demo_assessment
 from assessments.extensions import db
 from assessments.models import Assessment, Organisation, User
 
+# The demo organisations' mail domains (assessments/demo): their users are <role>@<domain>.
+KOMMUN = "exempelkommun.example"
+REGION = "regionexempel.example"
+BANK = "exempelbanken.example"
+
 
 def user(email: str) -> User:
     return db.session.scalars(select(User).where(User.email == email)).one()

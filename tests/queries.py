@@ -1,4 +1,4 @@
-"""Counting the SQL statements a page costs (the dashboard and page query-count tests, issue 9)."""
+"""Counting the SQL statements a page costs (the dashboard and page query-count tests)."""
 from __future__ import annotations
 
 from sqlalchemy import event

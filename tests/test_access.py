@@ -5,9 +5,7 @@ from sqlalchemy import select
 from assessments import workflow
 from assessments.extensions import db
 from assessments.models import Assessment, Status
-from tests.factories import answered_assessment, user
-
-KOMMUN = "exempelkommun.example"
+from tests.factories import KOMMUN, answered_assessment, user
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ from assessments.approval_authority import approval_authority
 from assessments.demo import create_demo_assessment, load_demo_assessment
 from assessments.extensions import db
 from assessments.models import Answer, Role, User
-from tests.factories import user
-
-KOMMUN = "exempelkommun.example"
+from tests.factories import KOMMUN, user
 
 
 def flat(text: str) -> str:

@@ -1,4 +1,4 @@
-"""`flask backup DIR` / `flask restore DIR` (issue 8): a round trip into a fresh, migrated database and an
+"""`flask backup DIR` / `flask restore DIR`: a round trip into a fresh, migrated database and an
 empty archive gives back every row and every signed document; a damaged backup, a non-empty target or an
 existing backup directory is refused with nothing written.
 
@@ -20,9 +20,7 @@ from assessments import create_app
 from assessments.extensions import db
 from assessments.models import ArchivedDocument, Assessment, Status
 from tests.conftest import DEMO_PASSWORD, _config
-from tests.factories import user
-
-KOMMUN = "exempelkommun.example"
+from tests.factories import KOMMUN, user
 
 
 def snapshot_of_tables() -> dict[str, list[dict]]:

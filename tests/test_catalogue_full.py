@@ -1,4 +1,4 @@
-"""The full catalogue (issue 3): coverage of the legal requirements, screening outcomes a lawyer would
+"""The full catalogue: coverage of the legal requirements, screening outcomes a lawyer would
 expect for each demo organisation, warnings, platform-fact suggestions, pinning and both languages."""
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from assessments.catalog.facts import check_platform_facts, load_platform_facts
 from assessments.extensions import db
 from assessments.models import Assessment, Status
 from tests.answering import latest_demo, version_of
-from tests.factories import answered_assessment, user
-
-KOMMUN = "exempelkommun.example"
+from tests.factories import KOMMUN, answered_assessment, user
 
 
 def full():
@@ -236,8 +234,9 @@ def test_pinned_assessment_keeps_its_version_and_a_new_revision_moves_to_the_lat
 
 @pytest.mark.parametrize("lang, marker", [("sv", "Sida"), ("en", "Page")])
 def test_report_shows_the_full_catalogue_in_the_assessments_language(app, demo_orgs, lang, marker):
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     from assessments.report.document import report_html
     from assessments.report.pdf import render_pdf

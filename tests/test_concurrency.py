@@ -1,6 +1,6 @@
 """Races, proved on PostgreSQL with real concurrent HTTP requests against a live threaded server.
 
-SQLite serialises writers, so these tests only mean something on PostgreSQL (pitfalls.md): without
+SQLite serialises writers, so these tests only mean something on PostgreSQL (docs/stack-notes.md): without
 TEST_DATABASE_URL pointing at PostgreSQL they are skipped; with it, an unreachable server fails them in CI.
 
 * Two legal reviewers approve the same assessment at the same moment, and a double click posts the
@@ -26,17 +26,15 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from assessments import signoff, workflow
-from assessments.extensions import db
 from assessments.errors import DomainError
-from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent, Role, Signature, Status,
-                                User)
+from assessments.extensions import db
+from assessments.models import Answer, ArchivedDocument, Assessment, AuditEvent, Role, Signature, Status, User
 from tests.answering import latest_demo, step_data, version_of
 from tests.conftest import DEMO_PASSWORD, external_test_database, require
-from tests.factories import answered_assessment, organisation, user
+from tests.factories import KOMMUN, answered_assessment, organisation, user
 
 pytestmark = pytest.mark.postgres
 
-KOMMUN = "exempelkommun.example"
 HTTP_TIMEOUT = 120  # seconds; sealing takes a few, a hung request must still end the test
 APPROVED = "Approved and signed. The signed PDF is archived."
 ALREADY = "This assessment has already been approved and signed."
@@ -344,7 +342,7 @@ def test_concurrent_saves_of_a_step_keep_exactly_the_winners_answers(app, demo_o
     submitted = [{**base, "purposes": f"Syftet enligt flik {n}: information till invånarna."}
                  for n in (1, 2)]
     forms = [{**data, "version": version_of(page.body), "action": "later"}
-             for data, page in zip(submitted, pages)]
+             for data, page in zip(submitted, pages, strict=True)]
 
     responses = run_together(lambda: first.request("POST", url, forms[0]),
                              lambda: second.request("POST", url, forms[1]))

@@ -2,14 +2,11 @@
 query count that does not grow with the number of assessments."""
 from __future__ import annotations
 
-
 from assessments import workflow
 from assessments.extensions import db
 from assessments.models import Assessment, Status
-from tests.factories import answered_assessment, organisation, user
+from tests.factories import KOMMUN, answered_assessment, organisation, user
 from tests.queries import count_queries
-
-KOMMUN = "exempelkommun.example"
 
 
 def make(title, platforms=("facebook",), status=Status.DRAFT, author="kommunikator"):
@@ -81,12 +78,12 @@ def test_overall_residual_risk_is_shown(app, client, auth, demo_orgs):
 
 def test_dashboard_query_count_does_not_grow_with_the_number_of_assessments(app, client, auth, demo_orgs):
     with app.app_context():
-        for n in range(3):
+        for _n in range(3):
             answered_assessment()
     auth.login(f"lasare@{KOMMUN}")
     few, _page = count_queries(app, client, "/")
     with app.app_context():
-        for n in range(12):
+        for _n in range(12):
             answered_assessment()
     many, _page = count_queries(app, client, "/")
     assert many == few, (few, many)

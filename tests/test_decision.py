@@ -15,20 +15,30 @@ from sqlalchemy import func, select
 from assessments import review, workflow
 from assessments.answers import load_answers
 from assessments.approval import approval_blockers, editors_of, independence_problems
+from assessments.errors import DomainError
 from assessments.extensions import db
-from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent, DpoAdvice, Measure,
-                                MeasureStatus, Risk, RiskRatingChange, SectionVerdict, Signature, Status,
-                                Treatment)
+from assessments.models import (
+    Answer,
+    ArchivedDocument,
+    Assessment,
+    AuditEvent,
+    Measure,
+    MeasureStatus,
+    Risk,
+    RiskRatingChange,
+    SectionVerdict,
+    Signature,
+    Status,
+    Treatment,
+)
 from assessments.risk import service
 from assessments.risk.matrix import is_high
 from assessments.risk.presenter import present
 from assessments.signoff import archive, sign_approval
-from assessments.errors import DomainError
 from tests.answering import latest_demo, version_of
 from tests.conftest import DEMO_PASSWORD
-from tests.factories import answered_assessment, reload, user
+from tests.factories import KOMMUN, answered_assessment, reload, user
 
-KOMMUN = "exempelkommun.example"
 COMMUNICATOR, LEGAL, DPO = (f"{who}@{KOMMUN}" for who in ("kommunikator", "jurist", "dso"))
 APPROVE = {"password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y", "attest_measures": "y",
            "attest_commitment": "y"}
@@ -375,8 +385,8 @@ def test_a_stale_verdict_given_again_no_longer_blocks(app, draft):
 # --- Four eyes ------------------------------------------------------------------------------------------
 
 def legal_edits_answer(assessment):
-    from assessments.wizard import save_step
     from assessments.answers import catalog_of
+    from assessments.wizard import save_step
 
     workflow.request_changes(assessment, user(LEGAL), "Komplettera.")  # back to editable, then legal edits
     answers = load_answers(assessment)

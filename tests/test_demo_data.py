@@ -49,5 +49,5 @@ def test_demo_measures_address_risks_the_demo_actually_has(app, demo_orgs, name)
         assessment = answered_assessment(name)
         measures = measures_of(assessment)
         assert len(measures) == len(spec.get("measures", []))
-        for measure, wanted in zip(sorted(measures, key=lambda m: m.id), spec.get("measures", [])):
+        for measure, wanted in zip(sorted(measures, key=lambda m: m.id), spec.get("measures", []), strict=True):
             assert {r.rule_key for r in measure.risks} == set(wanted["risks"]), measure.title

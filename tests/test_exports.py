@@ -9,6 +9,7 @@ import copy
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -27,27 +28,19 @@ from assessments.archive import Archive
 from assessments.audit import event_hash
 from assessments.catalog import get_catalog
 from assessments.extensions import db
-from assessments.models import (Answer, ArchivedDocument, Assessment, AuditEvent, Measure, Risk, Signature,
-                                Status)
+from assessments.models import Answer, ArchivedDocument, Assessment, AuditEvent, Measure, Risk, Signature, Status
 from assessments.report.seal import load_certificate
 from assessments.report.verification import attached_files, verify_pdf
 from assessments.risk import service as risk_service
-from tests.answering import latest_demo
-from tests.factories import answered_assessment, user
+from tests.factories import KOMMUN, REGION, answered_assessment, user
 
-KOMMUN = "exempelkommun.example"
-REGION = "regionexempel.example"
 RATINGS = {"inherent_likelihood": 3, "inherent_severity": 4, "residual_likelihood": 2, "residual_severity": 3}
 
 
 @pytest.fixture
-def signed_id(app, runner, demo_orgs) -> int:
+def signed_id(signed_demo) -> int:
     """An approved assessment with a real PAdES-sealed PDF in the archive, made by ``flask demo``."""
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    assert result.exit_code == 0, result.output
-    match = re.search(r"assessment (\d+) approved", result.output)
-    assert match, result.output
-    return int(match.group(1))
+    return signed_demo.assessment_id
 
 
 @pytest.fixture
@@ -123,7 +116,7 @@ def test_bundle_verifies_on_its_own(app, client, auth, signed_id):
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     consecutive = 0
-    for before, after in zip(events, events[1:]):
+    for before, after in itertools.pairwise(events):
         if after["seq"] == before["seq"] + 1:
             assert after["prev_hash"] == before["hash"], after
             consecutive += 1

@@ -1,4 +1,4 @@
-"""Faults (issue 8): a crash between archiving and committing, a full archive volume, a lost database.
+"""Faults: a crash between archiving and committing, a full archive volume, a lost database.
 
 Real parts only: the crash is a child process that runs the real approval and dies (``os._exit``) right
 after the real archive write, so the database sees a connection drop in the middle of a transaction; the
@@ -25,9 +25,8 @@ from assessments.report.document import sha256_hex
 from assessments.signoff import archive, sign_approval
 from tests.answering import version_of
 from tests.conftest import DEMO_PASSWORD, require
-from tests.factories import answered_assessment, reload, user
+from tests.factories import KOMMUN, answered_assessment, reload, user
 
-KOMMUN = "exempelkommun.example"
 APPROVE = {"password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y", "attest_measures": "y",
            "attest_commitment": "y"}
 CRASH_EXIT = 17
@@ -36,6 +35,7 @@ CRASH_EXIT = 17
 # returns (the file is fsynced and linked), before the transaction commits. Nothing else is replaced.
 CRASHING_APPROVAL = r"""
 import json, os, sys
+CRASH_EXIT = """ + str(CRASH_EXIT) + r"""
 from assessments import create_app
 from assessments import archive as archive_module
 
@@ -46,7 +46,7 @@ def store_then_die(self, data, suffix=".pdf"):
     stored = real_store(self, data, suffix)
     sys.stdout.write(stored.relative_path)
     sys.stdout.flush()
-    os._exit(%d)
+    os._exit(CRASH_EXIT)
 
 archive_module.Archive.store = store_then_die
 with app.app_context():
@@ -59,7 +59,7 @@ with app.app_context():
     sign_approval(assessment, reviewer, expected_version=assessment.version)
     db.session.commit()
 sys.exit(3)
-""" % CRASH_EXIT
+"""
 
 
 @pytest.fixture

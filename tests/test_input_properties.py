@@ -1,4 +1,4 @@
-"""Property-based: arbitrary form data posted to every wizard step (issue #8, input robustness).
+"""Property-based: arbitrary form data posted to every wizard step (input robustness).
 
 For each step of the current catalogue hypothesis posts arbitrary pairs — the step's field names, other
 platforms' field names and random keys; text with control characters and NUL, invalid UTF-8 (a lone
@@ -30,14 +30,15 @@ from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from sqlalchemy import delete, func, select
 
 from assessments.answers import load_answers, slots
 from assessments.catalog import PLATFORMS, latest_catalog
 from assessments.extensions import db
-from assessments.limits import LONG_ANSWER_MAX as LONG_TEXT_MAX, SHORT_ANSWER_MAX as TEXT_MAX
+from assessments.limits import LONG_ANSWER_MAX as LONG_TEXT_MAX
+from assessments.limits import SHORT_ANSWER_MAX as TEXT_MAX
 from assessments.models import Answer, Assessment, AuditEvent
 from assessments.wizard import asked_in_step
 from tests.answering import latest_demo

@@ -9,18 +9,14 @@ from sqlalchemy import delete, func, select, update
 from assessments.extensions import db
 from assessments.models import ArchivedDocument, AuditEvent, Signature
 from assessments.signoff import archive
-from tests.answering import latest_demo
 from tests.factories import organisation
 
 
 @pytest.fixture
-def signed_pdf(app, runner, demo_orgs) -> Path:
+def signed_pdf(signed_demo) -> Path:
     """One assessment of Exempelkommun taken to a signed, archived PDF by `flask demo`."""
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    assert result.exit_code == 0, result.output
-    pdf = Path(result.output.strip().splitlines()[-1])
-    assert pdf.is_file()
-    return pdf
+    assert signed_demo.pdf.is_file()
+    return signed_demo.pdf
 
 
 def kommun_events():

@@ -14,8 +14,8 @@ from assessments.report.seal import load_certificate
 from assessments.report.verification import attached_files, verify_pdf
 from tests.answering import answer_all, decide_every_risk, latest_demo, step_data, version_of
 from tests.conftest import DEMO_PASSWORD
+from tests.factories import KOMMUN
 
-KOMMUN = "exempelkommun.example"
 
 def create(client, title="Facebook och Instagram", platforms=("facebook", "instagram")) -> int:
     response = client.post("/assessments/new", data={"title": title, "platforms": list(platforms),

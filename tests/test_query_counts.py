@@ -1,4 +1,4 @@
-"""The assessment's pages make the same number of SQL queries with little and with much content (issue 9).
+"""The assessment's pages make the same number of SQL queries with little and with much content.
 
 A query per comment, risk, measure, rating change or verdict (an N+1) is invisible with the demo data and
 slow with a real review. Each page is counted with the demo assessment (one of each thing, a single comment),
@@ -7,7 +7,7 @@ people, risks, measures, rating changes, verdicts and submissions: the counts mu
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,13 +15,24 @@ from sqlalchemy import select
 from assessments import workflow
 from assessments.catalog import PLATFORMS
 from assessments.extensions import db
-from assessments.models import (Answer, Assessment, Measure, ReviewComment, Risk, RiskRatingChange, Role,
-                                SectionVerdict, Status, Submission, User, Verdict)
+from assessments.models import (
+    Answer,
+    Assessment,
+    Measure,
+    ReviewComment,
+    Risk,
+    RiskRatingChange,
+    Role,
+    SectionVerdict,
+    Status,
+    Submission,
+    User,
+    Verdict,
+)
 from assessments.risk.service import risks_of, sync_risks
-from tests.factories import answered_assessment, organisation, user
+from tests.factories import KOMMUN, answered_assessment, organisation, user
 from tests.queries import count_queries
 
-KOMMUN = "exempelkommun.example"
 PEOPLE = ("kommunikator", "jurist", "dso", "admin", "lasare", "jurist2")
 
 
@@ -158,7 +169,7 @@ def waiting(title: str, status: Status, **fields) -> None:
 
 
 def test_needs_your_action_shows_ten_of_each_kind_oldest_first_and_links_to_the_rest(app, client, auth, demo_orgs):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.app_context():
         for n in range(2):
             waiting(f"Granskas {n:02d}", Status.IN_REVIEW, submitted_at=now - timedelta(hours=100 - n))

@@ -1,4 +1,4 @@
-"""The signed report a regulator reads (issue 6): every part present for each demo organisation in both
+"""The signed report a regulator reads: every part present for each demo organisation in both
 languages, no answer missing, "Page X of Y" agreeing with the page count, and no blank page."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review (issue 5): approval needs the DPO's advice and the data subjects' views on record; comments are
+"""Review: approval needs the DPO's advice and the data subjects' views on record; comments are
 threaded, resolvable and shown to the author in the wizard; verdicts per section; what changed since the
 last review; superseding; every step audited."""
 from __future__ import annotations
@@ -7,15 +7,21 @@ import pytest
 from sqlalchemy import select
 
 from assessments import workflow
-from assessments.extensions import db
-from assessments.models import (Assessment, AuditEvent, DataSubjectViews, DpoAdvice, ReviewComment,
-                                SectionVerdict, Status)
 from assessments.approval import approval_blockers
+from assessments.extensions import db
+from assessments.models import (
+    Assessment,
+    AuditEvent,
+    DataSubjectViews,
+    DpoAdvice,
+    ReviewComment,
+    SectionVerdict,
+    Status,
+)
 from tests.answering import latest_demo, step_data, version_of
 from tests.conftest import DEMO_PASSWORD
-from tests.factories import answered_assessment, user
+from tests.factories import KOMMUN, answered_assessment, user
 
-KOMMUN = "exempelkommun.example"
 APPROVE = {"password": DEMO_PASSWORD, "attest_context": "y", "attest_risks": "y", "attest_measures": "y",
            "attest_commitment": "y"}
 
@@ -103,7 +109,7 @@ def test_a_refused_consultation_form_keeps_what_was_written(app, client, auth, i
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and 'id="sought-yes" name="sought" value="yes" checked' in page
     assert f'name="summary" rows="3">{reason}</textarea>' in page
-    assert f'name="advice" rows="4"></textarea>' in page  # not the refused advice: nothing was stored
+    assert 'name="advice" rows="4"></textarea>' in page  # not the refused advice: nothing was stored
     with app.app_context():
         assert db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).first() is None
         assert db.session.scalars(select(DataSubjectViews)

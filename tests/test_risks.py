@@ -12,9 +12,8 @@ from sqlalchemy import select
 from assessments import workflow
 from assessments.extensions import db
 from assessments.models import Assessment, Measure, Risk, RiskRatingChange
-from tests.factories import answered_assessment, user
+from tests.factories import KOMMUN, answered_assessment, user
 
-KOMMUN = "exempelkommun.example"
 RATINGS = {"inherent_likelihood": "3", "inherent_severity": "4", "residual_likelihood": "2",
            "residual_severity": "3"}
 

@@ -9,8 +9,8 @@ import pytest
 from assessments import create_app
 from assessments.extensions import db
 from tests.conftest import DEMO_PASSWORD, _config
+from tests.factories import KOMMUN
 
-KOMMUN = "exempelkommun.example"
 DASHBOARD = "/"
 
 

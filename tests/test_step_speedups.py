@@ -1,4 +1,4 @@
-"""The wizard step's speed-ups (issue 9) change nothing but the time: the answers a save hands on are the
+"""The wizard step's speed-ups change nothing but the time: the answers a save hands on are the
 ones stored, a shared step form class is the one that would be built, the directly written controls are
 WTForms' markup, and the template ``_()`` follows ``force_locale``."""
 from __future__ import annotations
@@ -14,9 +14,9 @@ from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from assessments.answers import catalog_of, load_answers, slots
-from assessments.wizard import save_step
 from assessments.extensions import db
 from assessments.forms import plain_control, step_form_class
+from assessments.wizard import save_step
 from tests.factories import answered_assessment, reload, user
 
 

@@ -2,7 +2,7 @@
 
 The authority is real HTTP on 127.0.0.1, run in a thread of this process: an RFC 3161 endpoint whose
 answers come from pyHanko's ``DummyTimeStamper`` with a TSA certificate made here (RSA: the dummy
-timestamper signs with RSA only, pitfalls.md).  Nothing leaves the loopback interface, and every
+timestamper signs with RSA only, docs/stack-notes.md).  Nothing leaves the loopback interface, and every
 network wait is bounded.
 """
 from __future__ import annotations
@@ -43,9 +43,8 @@ from assessments.report.seal import load_certificate
 from assessments.report.signing import TimestampError
 from tests.answering import latest_demo, version_of
 from tests.conftest import DEMO_PASSWORD, require_tool
-from tests.factories import answered_assessment, user
+from tests.factories import KOMMUN, answered_assessment, user
 
-KOMMUN = "exempelkommun.example"
 # The user-facing message, as signoff.py writes it (compared after translation, whatever the locale).
 TSA_MESSAGE = ("The time-stamping service could not be reached or gave an invalid answer, so the document "
                "could not be signed. Nothing was archived; the assessment is still in review. Try again "
@@ -68,7 +67,7 @@ def tsa_identity() -> TsaIdentity:
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Konsekvens test"),
                       x509.NameAttribute(NameOID.COMMON_NAME, "Konsekvens test TSA")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -247,7 +246,7 @@ def test_demo_seal_carries_a_timestamp_from_the_configured_tsa(app, runner, demo
     stamp = status.timestamp_validity
     assert stamp is not None and stamp.intact and stamp.valid and stamp.trusted
     assert stamp.signing_cert.dump() == tsa.certificate.dump()
-    assert abs(stamp.timestamp - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
+    assert abs(stamp.timestamp - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
 
     checked = subprocess.run([pdfsig, str(path)], capture_output=True, text=True, timeout=60)
     assert "Signature is Valid" in checked.stdout, checked.stdout + checked.stderr

@@ -1,4 +1,4 @@
-"""Unicode, emoji and right-to-left text kept intact end to end (issue #8).
+"""Unicode, emoji and right-to-left text kept intact end to end.
 
 A title and answers mixing Swedish, a combining accent, emoji (a ZWJ sequence with a skin tone, a flag, a
 heart with its emoji variation selector), Arabic, Hebrew and both directions in one line go in through the

@@ -15,15 +15,12 @@ from assessments.extensions import db
 from assessments.models import ArchivedDocument, AuditEvent, Signature
 from assessments.report import verification as checks
 from assessments.views.verification import PROBLEMS, translated_problem
-from tests.answering import latest_demo
 from tests.factories import organisation
 
 
 @pytest.fixture
-def signed_pdf(app, runner, demo_orgs) -> Path:
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    assert result.exit_code == 0, result.output
-    return Path(result.output.strip().splitlines()[-1])
+def signed_pdf(signed_demo) -> Path:
+    return signed_demo.pdf
 
 
 def upload(client, data: bytes, name: str = "document.pdf"):

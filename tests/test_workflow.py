@@ -2,12 +2,10 @@
 import pytest
 
 from assessments import policy, workflow
+from assessments.errors import DomainError
 from assessments.extensions import db
 from assessments.models import Status
-from assessments.errors import DomainError
-from tests.factories import answered_assessment, user
-
-KOMMUN = "exempelkommun.example"
+from tests.factories import KOMMUN, answered_assessment, user
 
 
 @pytest.fixture
@@ -87,9 +85,10 @@ def test_approved_assessment_is_not_editable(app, draft):
 
 
 def test_every_transition_is_audited(app, draft):
+    from sqlalchemy import select
+
     from assessments import audit
     from assessments.models import AuditEvent
-    from sqlalchemy import select
 
     workflow.submit_for_review(draft, user(f"kommunikator@{KOMMUN}"))
     db.session.commit()

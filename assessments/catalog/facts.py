@@ -18,7 +18,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loader import DATA_DIR, _kind, _Mapping, _read_yaml, _TAG_RE, _Validator
+from .loader import _TAG_RE, DATA_DIR, _kind, _Mapping, _read_yaml, _Validator
 from .model import FACT_FIELDS, PLATFORMS, Catalog, CatalogError, Question, Text
 
 __all__ = ["FACT_FIELDS", "FACTS_FILE", "STALE_AFTER_MONTHS", "FactSource", "PlatformFacts",

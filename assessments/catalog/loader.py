@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import yaml
@@ -157,7 +158,7 @@ class _Validator:
             raise self.fail(where, f"{what} must be a mapping, got {_kind(value)}", parent)
         return value  # type: ignore[return-value]
 
-    def keys(self, mapping: _Mapping, where: str, allowed: set[str], required: tuple[str, ...]) -> None:
+    def keys(self, mapping: _Mapping, where: str, allowed: Collection[str], required: tuple[str, ...]) -> None:
         unknown = [k for k in mapping if k not in allowed]
         if unknown:
             raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})",
@@ -458,7 +459,7 @@ class _Validator:
                                 f"{ref_key!r} (options: {', '.join(allowed)})", mapping)
         if condition == "any_of":
             return Condition(any_of=values)
-        return Condition(**{condition: values[0]})
+        return Condition(equals=values[0]) if condition == "equals" else Condition(includes=values[0])
 
     def own_condition(self, raw: object, where: str, key: str, qtype: str, options: tuple[Option, ...],
                       parent: object) -> Condition:

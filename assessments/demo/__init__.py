@@ -1,4 +1,4 @@
-"""Demo organisations, users, seals and assessments (issue: a new user can start and try the journey).
+"""Demo organisations, users, seals and assessments (a new user can start and try the journey).
 
 ``flask --app app init`` calls ``create_demo_organisations``: safe to run twice, it only adds what is
 missing. Passwords come from KONSEKVENS_DEMO_PASSWORD, otherwise they are generated and printed once.
@@ -77,6 +77,15 @@ def create_demo_organisations(seal_dir: Path, password: str | None = None) -> li
     return created
 
 
+def demo_user(organisation_id: int, role: Role) -> User:
+    """The organisation's first user with this role (the demo creates one of each)."""
+    user = db.session.scalars(select(User).where(User.organisation_id == organisation_id, User.role == role)
+                              .order_by(User.id)).first()
+    if user is None:
+        raise ValueError(f"organisation {organisation_id} has no {role.value}: run `flask --app app init` first")
+    return user
+
+
 def generated_password(email: str, name: str, organisation: str) -> str:
     """16 random characters that pass the policy (a random string can, rarely, contain "dana" or "alex")."""
     while True:
@@ -105,8 +114,7 @@ def create_demo_assessment(name: str) -> Assessment:
     as they are rather than through the form validation."""
     spec = load_demo_assessment(name)
     org = db.session.scalars(select(Organisation).where(Organisation.slug == spec["organisation"])).one()
-    author = db.session.scalars(select(User).where(User.organisation_id == org.id,
-                                                   User.role == Role.COMMUNICATOR)).first()
+    author = demo_user(org.id, Role.COMMUNICATOR)
     assessment = Assessment(organisation_id=org.id, title=spec["title"], language=spec["language"],
                             catalog_id=spec["catalogue"]["id"], catalog_version=spec["catalogue"]["version"],
                             platforms=list(spec["platforms"]), other_platform_name=spec.get("other_platform_name"),
@@ -156,8 +164,7 @@ def decide_demo_treatments(assessment: Assessment, author: User, spec: dict, nam
     from ..models import Treatment
     from ..risk.service import adopt_proposal, decided_measures, proposal_of, rule_of, set_treatment
 
-    legal = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
-                                                  User.role == Role.LEGAL)).first()
+    legal = demo_user(assessment.organisation_id, Role.LEGAL)
     decisions = spec.get("treatments", {})
     for risk in assessment_risks(assessment):
         if not risk.active:
@@ -185,16 +192,14 @@ def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
 
     answers = spec["answers"]
     if "dpo_advice" in answers:
-        dpo = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
-                                                    User.role == Role.DPO)).first()
+        dpo = demo_user(assessment.organisation_id, Role.DPO)
         record_dpo_advice(assessment, dpo, advice=answers["dpo_advice"],
                           followed=FOLLOWED[answers.get("dpo_advice_followed", "followed")],
                           overruled_reason=answers.get("dpo_advice_not_followed_reason", ""), on_behalf=False)
     if "prior_consultation" in spec:
         from ..prior_consultation import record_prior_consultation
 
-        legal = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
-                                                      User.role == Role.LEGAL)).first()
+        legal = demo_user(assessment.organisation_id, Role.LEGAL)
         record = spec["prior_consultation"]
         record_prior_consultation(assessment, legal, requested_on=record.get("requested_on"),
                                   case_number=record.get("imy_case_number", ""), answered_on=None, advice="")

@@ -8,8 +8,18 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ..limits import (AFFECTED_MAX, CASE_NUMBER_MAX, MEASURE_DESCRIPTION_MAX, MEASURE_TITLE_MAX, OWNER_MAX,
-                      REASON_MAX, RECORD_MAX, RISK_DESCRIPTION_MAX, RISK_TITLE_MAX, SOURCE_MAX)
+from ..limits import (
+    AFFECTED_MAX,
+    CASE_NUMBER_MAX,
+    MEASURE_DESCRIPTION_MAX,
+    MEASURE_TITLE_MAX,
+    OWNER_MAX,
+    REASON_MAX,
+    RECORD_MAX,
+    RISK_DESCRIPTION_MAX,
+    RISK_TITLE_MAX,
+    SOURCE_MAX,
+)
 from ..models import MeasureStatus, Treatment
 from .common import IsoDateField, as_choices, known_choices, no_control_characters
 

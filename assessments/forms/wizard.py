@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import (DateField, HiddenField, RadioField, StringField, TextAreaField)
+from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, TextArea, TextInput
 from wtforms.widgets.core import clean_key
@@ -18,8 +18,10 @@ from ..catalog import platform_label
 from ..limits import ASSESSMENT_TITLE_MAX, LONG_ANSWER_MAX, OTHER_PLATFORM_NAME_MAX, SHORT_ANSWER_MAX
 from .common import MultiCheckboxField, as_choices, known_choices, no_control_characters
 
+
 class NewAssessmentForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=ASSESSMENT_TITLE_MAX), no_control_characters],
+    title = StringField(_l("Title"),
+                        validators=[DataRequired(), Length(max=ASSESSMENT_TITLE_MAX), no_control_characters],
                         description=_l("For example: Our presence on Facebook and Instagram 2026"))
     platforms = MultiCheckboxField(_l("Platforms"), validators=[DataRequired(_l("Choose at least one platform."))])
 
@@ -35,7 +37,7 @@ class NewAssessmentForm(FlaskForm):
 
 
 # Built step form classes: building one (34 fields for a two-platform step) and WTForms' first
-# instantiation of it (its field list and meta class) were a tenth of a wizard step's time (issue 9).
+# instantiation of it (its field list and meta class) were a tenth of a wizard step's time (docs/benchmarks.md).
 # A class is never changed after it is built (requests only set errors and data on their instances), so
 # requests share it. Keyed by the identity of the questions (the catalogue is cached and immutable; the
 # questions are kept with the class, so an id cannot be reused while its entry lives), the language and
@@ -49,7 +51,7 @@ def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) 
     names = {p: platform_name(p, lang) for p in {slot.platform for slot in slots} if p}
     key = (lang, tuple((id(slot.question), slot.platform) for slot in slots), tuple(sorted(names.items())))
     cached = _STEP_FORM_CLASSES.get(key)
-    if cached is not None and all(q is slot.question for q, slot in zip(cached[0], slots)):
+    if cached is not None and all(q is slot.question for q, slot in zip(cached[0], slots, strict=True)):
         return cached[1]
     form_class = _build_step_form_class(slots, lang, names)
     if len(_STEP_FORM_CLASSES) >= _STEP_FORM_CLASSES_MAX:
@@ -141,7 +143,7 @@ def plain_control(field, attrs: dict[str, Any]) -> Markup | None:
     attributes in the same sorted order, the validators' flags such as ``maxlength``, the same escaping);
     None when the widget must do it (render_kw, a datalist, a date's min/max, any other widget). Each
     attribute through WTForms' ``html_params`` (a ``Markup.format`` per attribute) was a sixth of a wizard
-    step's time (issue 9)."""
+    step's time (docs/benchmarks.md)."""
     widget = field.widget
     kind = type(widget)
     if (kind not in (TextInput, TextArea, DateInput) or field.render_kw

@@ -92,19 +92,17 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
     catalog = catalog_of(assessment)
     lang = assessment.language
     outcome = screening(assessment, answers)
-    from ..risk import service as risk_service
-    from ..risk.presenter import present
-
     from collections import Counter
 
     from sqlalchemy import select
 
     from .. import review
+    from ..approval import attestations, decision_summary
     from ..extensions import db
     from ..models import AuditEvent
-
-    from ..approval import attestations, decision_summary
     from ..prior_consultation import prior_consultation_of
+    from ..risk import service as risk_service
+    from ..risk.presenter import present
 
     risks = risk_service.risks_of(assessment)
     views = present(assessment, risks)

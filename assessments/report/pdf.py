@@ -57,7 +57,7 @@ ASSET_BASE_URL = f"{ASSET_SCHEME}:/"
 SIGNATURE_FIELD_ID = "signature-field"
 
 # PDF/A-3 (ISO 19005-3) is the first PDF/A part that allows embedding arbitrary files
-# (the answers as JSON); WeasyPrint drops non-PDF attachments for PDF/A-1/2 (pitfalls.md).
+# (the answers as JSON); WeasyPrint drops non-PDF attachments for PDF/A-1/2 (docs/stack-notes.md).
 # Conformance level B only claims visual reproducibility, which is all we guarantee.
 PDF_VARIANT = "pdf/a-3b"
 

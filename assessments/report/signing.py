@@ -1,7 +1,7 @@
 """Seal a rendered report with a PAdES baseline signature (ETSI EN 319 142-1).
 
 * Sub-filter ``ETSI.CAdES.detached`` (``SigSeedSubFilter.PADES``); pyHanko's default is
-  the older ``adbe.pkcs7.detached`` (pitfalls.md), which is not PAdES.
+  the older ``adbe.pkcs7.detached`` (docs/stack-notes.md), which is not PAdES.
 * Incremental update: the signed bytes are the WeasyPrint PDF/A-3 file followed by a
   new revision, so the original revision (and its XMP ``pdfaid:part=3``) stays
   byte-identical, as ISO 19005-3 §6.1.3 / ISO 32000 incremental updates require for
@@ -12,7 +12,7 @@
   "sealing failed".
 * The visible stamp is drawn with an embedded, subset DejaVu Sans (pyHanko's OpenType
   glyph accumulator).  pyHanko's default stamp uses a non-embedded Courier, which
-  violates PDF/A's "all fonts embedded" rule (ISO 19005-3 §6.2.11.4) — pitfalls.md.
+  violates PDF/A's "all fonts embedded" rule (ISO 19005-3 §6.2.11.4; docs/stack-notes.md).
 """
 
 from __future__ import annotations
@@ -177,7 +177,8 @@ def sign_pdf(
         field_spec = fields.SigFieldSpec(
             sig_field_name=field_name,
             on_page=box.page_index,
-            box=(round(box.x1, 2), round(box.y1, 2), round(box.x2, 2), round(box.y2, 2)),
+            # pyHanko annotates the box as int, but takes PDF user-space numbers (ISO 32000-1 §8.3.2.3).
+            box=(round(box.x1, 2), round(box.y1, 2), round(box.x2, 2), round(box.y2, 2)),  # type: ignore[arg-type]
         )
         if not STAMP_FONT_PATH.is_file():
             raise SigningError(f"The stamp font {STAMP_FONT_PATH} is not installed.")

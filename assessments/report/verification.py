@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -52,7 +53,8 @@ MAX_REVISIONS = 3
 
 PROBLEM_NOT_PDF = "The file is not a readable PDF document."
 PROBLEM_NO_SIGNATURE = "The document has no signature."
-PROBLEM_MODIFIED = "The document has been modified after it was signed: the signed content does not match the signature."
+PROBLEM_MODIFIED = ("The document has been modified after it was signed: the signed content does not match the "
+                    "signature.")
 PROBLEM_BAD_SIGNATURE = "The signature value is not cryptographically valid."
 PROBLEM_UNTRUSTED = "The signer is unknown: the signing certificate does not chain to a trusted seal."
 PROBLEM_NOT_WHOLE_FILE = "The signature does not cover the whole file: content was added after signing."
@@ -92,7 +94,7 @@ class SignatureReport:
 
 
 def _failed(*problems: str, **known) -> SignatureReport:
-    fields = {
+    fields: dict[str, Any] = {
         "valid": False,
         "intact": False,
         "trusted": False,

@@ -1,13 +1,14 @@
-"""The 4 × 4 matrix and the conclusion (CNIL scales, domain.md §3; GDPR Art. 35(7)(c), Art. 36).
+"""The 4 × 4 matrix and the conclusion (CNIL scales; GDPR Art. 35(7)(c), Art. 36; docs/risk-method.md).
 
 Pure functions: the web page, the PDF and the tests all place risks with the same code.
 """
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 
@@ -67,7 +68,7 @@ def level(likelihood: int, severity: int) -> str:
 
 def cells(risks: Iterable[Rated], stage: str) -> dict[tuple[int, int], list]:
     """Risks by (likelihood, severity) for the inherent or residual matrix."""
-    placed: dict[tuple[int, int], list] = {(l, s): [] for l in SCALE for s in SCALE}
+    placed: dict[tuple[int, int], list] = {(likelihood, s): [] for likelihood in SCALE for s in SCALE}
     for risk in risks:
         placed[(getattr(risk, f"{stage}_likelihood"), getattr(risk, f"{stage}_severity"))].append(risk)
     return placed

@@ -6,9 +6,10 @@ answers made them hold, so a proposed risk can always explain itself.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, cast
 
 import yaml
 
@@ -197,7 +198,7 @@ def _holds(node: Condition, catalog: Catalog, answers: Answers, platform: str, p
         return not _holds(node.children[0], catalog, answers, platform, public_body, [])
     if node.kind == "public_body":
         return public_body is node.value
-    question = catalog.question(node.question)
+    question = catalog.question(cast(str, node.question))  # a leaf always names its question
     key = (question.key, platform if question.per_platform else "")
     # A question that is not asked counts as unanswered, whatever a stale answer says.
     asked = applies(catalog, question, key[1], answers)
@@ -212,11 +213,11 @@ def _holds(node: Condition, catalog: Catalog, answers: Answers, platform: str, p
     elif node.operator == "equals":
         result = value == node.value
     elif node.operator == "any_of":
-        result = value in node.value
+        result = value in cast(tuple, node.value)
     elif node.operator == "includes":
-        result = node.value in value
+        result = node.value in cast(list, value)
     else:  # not_includes
-        result = node.value not in value
+        result = node.value not in cast(list, value)
     if result:
         used.append(key)
     return result

@@ -23,13 +23,22 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, csvfile, policy
 from ..answers import catalog_of, load_answers
-from ..extensions import db
-from ..models import (Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment,
-                      User, utcnow)
-from ..plaintext import require_plain_text
 from ..errors import Forbidden, Invalid
-from ..limits import (AFFECTED_MAX, MEASURE_DESCRIPTION_MAX, MEASURE_TITLE_MAX, OWNER_MAX, REASON_MAX,
-                      RISK_DESCRIPTION_MAX, RISK_TITLE_MAX, SOURCE_MAX, TOO_LONG, require_within)
+from ..extensions import db
+from ..limits import (
+    AFFECTED_MAX,
+    MEASURE_DESCRIPTION_MAX,
+    MEASURE_TITLE_MAX,
+    OWNER_MAX,
+    REASON_MAX,
+    RISK_DESCRIPTION_MAX,
+    RISK_TITLE_MAX,
+    SOURCE_MAX,
+    TOO_LONG,
+    require_within,
+)
+from ..models import Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment, User, utcnow
+from ..plaintext import require_plain_text
 from .matrix import SCALE, Conclusion, conclude
 from .rules import RiskRule, derive_risks, load_risk_rules
 from .transfers import NOT_ALLOWED, transfer_outcomes
@@ -121,7 +130,7 @@ def sync_risks(assessment: Assessment, actor: User | None = None, answers: dict 
     derived = {(d.rule.key, d.platform): d for d in derive_risks(
         catalog, rules, answers, assessment.platforms, public_body=assessment.organisation.is_public_body)}
     # Without their measures (risks_of loads them too): only the rule, platform and state are compared here,
-    # and this runs on every save that changes an answer (issue 9).
+    # and this runs on every save that changes an answer.
     existing = {(r.rule_key, r.platform): r for r in db.session.scalars(
         select(Risk).where(Risk.assessment_id == assessment.id).order_by(Risk.id)) if r.rule_key}
     number = None
@@ -238,7 +247,7 @@ def adopt_proposal(risk: Risk, assessment: Assessment, actor: User) -> int:
         "The residual rating proposed for this risk, adopted with the decided measures: %(measures)s.",
         measures="; ".join(m.title for m in measures)))
     count = 0
-    for field, value in zip(("residual_likelihood", "residual_severity"), proposed):
+    for field, value in zip(("residual_likelihood", "residual_severity"), proposed, strict=True):
         if getattr(risk, field) != value:
             _record_rating(risk, assessment, actor, field, value, justification)
             count += 1

@@ -10,8 +10,9 @@ Pure: answers in, outcomes out (docs/risk-method.md explains each branch).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 

@@ -1,10 +1,11 @@
 """The administrator's pages: the organisation's platform facts, and its failed logins and lockouts."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -79,8 +80,8 @@ def edit_platform_facts(platform: str):
         form.eu_entity.data = current.eu_entity
         form.transfer_tool.data = current.transfer_tool or ""
         form.transfer_basis.data = current.transfer_basis.get(lang)
-        form.joint_controller_addendum.data = {True: "yes", False: "no"}.get(current.joint_controller_addendum,
-                                                                          "unknown")
+        addendum = current.joint_controller_addendum
+        form.joint_controller_addendum.data = "yes" if addendum is True else "no" if addendum is False else "unknown"
         form.addendum_name.data = current.addendum_name
     elif form.validate():
         allowed = {c.value for c in form.transfer_tool.choices}
@@ -117,4 +118,4 @@ def security_events():
     return render_template("admin/security_events.html", events=events, shown=SECURITY_EVENTS_SHOWN,
                            formatted=formatted_time,
                            until=lambda event: formatted_time(datetime.fromtimestamp(int(event.details["until"]),
-                                                                                     timezone.utc)))
+                                                                                     UTC)))

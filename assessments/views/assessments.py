@@ -19,8 +19,15 @@ from ..answers import StaleEdit, catalog_of, load_answers, progress, screening, 
 from ..catalog import PLATFORMS, latest_catalog
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import (ApproveForm, NewAssessmentForm, RequestChangesForm, field_value, form_data_from_answers,
-                     platform_choices, step_form_class)
+from ..forms import (
+    ApproveForm,
+    NewAssessmentForm,
+    RequestChangesForm,
+    field_value,
+    form_data_from_answers,
+    platform_choices,
+    step_form_class,
+)
 from ..models import Assessment, Status
 from ..platform_facts import effective_facts
 from ..prior_consultation import prior_consultation_of

@@ -4,8 +4,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,8 +14,7 @@ from ..extensions import db, limiter
 from ..forms import LoginForm
 from ..models import User
 from .common import safe_next
-from .throttling import (account_bucket, per_account, per_address, remember_device,
-                         submitted_email, throttled_response)
+from .throttling import account_bucket, per_account, per_address, remember_device, submitted_email, throttled_response
 
 bp = Blueprint("auth", __name__)
 logger = logging.getLogger(__name__)

@@ -2,10 +2,12 @@
 error pages, safe redirects and times as users read them. Blueprint modules import this, never each other."""
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -15,6 +17,8 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..models import Assessment
 from ..report.document import local_time
+
+logger = logging.getLogger(__name__)
 
 ERROR_TEXT = {
     400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
@@ -40,6 +44,7 @@ def error_response(exc: DomainError, back: str | None = None):
     """A refusal as a page of its own, with its status (RFC 9110 §15): 403 and 404 as for any page, the
     others with the service's message; 503 says when to try again (Retry-After)."""
     db.session.rollback()
+    log_refusal(exc)
     if isinstance(exc, (Forbidden, NotFound)):
         abort(exc.status_code)
     body, code = render_error(exc.status_code, str(exc.message), back)
@@ -52,9 +57,18 @@ def refuse(exc: DomainError, target: str):
     and a way back to ``target``."""
     if exc.status_code in (400, 409):
         db.session.rollback()
+        log_refusal(exc)
         flash(str(exc.message), "error")
         return redirect(target)
     return error_response(exc, back=target)
+
+
+def log_refusal(exc: DomainError) -> None:
+    """One line per refused action: who, which status, and the message in English (the log's language)."""
+    with force_locale("en"):
+        message = str(exc.message)
+    user = current_user.email if current_user and current_user.is_authenticated else "anonymous"
+    logger.info("refused %s %s for %s: %s", exc.status_code, type(exc).__name__, user, message)
 
 
 def scoped_assessment(assessment_id: int, *options) -> Assessment:

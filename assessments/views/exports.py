@@ -19,8 +19,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import Field
 
 from .. import exchange, policy
-from ..extensions import db
 from ..errors import DomainError
+from ..extensions import db
 from .common import refuse, render_error, scoped_assessment
 
 bp = Blueprint("exports", __name__)

@@ -6,13 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import policy, review, scope
-from ..forms import CommentForm, DataSubjectViewsForm, DpoAdviceForm, ResolveForm, VerdictForm, first_error
-from ..audit import events_of
-from ..revisions import previous_revision
 from ..answers import catalog_of, load_answers
-from ..extensions import db
-from ..models import Assessment
+from ..audit import events_of
 from ..errors import DomainError, Invalid, NotFound
+from ..extensions import db
+from ..forms import CommentForm, DataSubjectViewsForm, DpoAdviceForm, ResolveForm, VerdictForm, first_error
+from ..models import Assessment
+from ..revisions import previous_revision
 from .common import refuse, render_error, scoped_assessment
 
 bp = Blueprint("review", __name__, url_prefix="/assessments/<int:assessment_id>")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,16 +11,23 @@ from flask_login import current_user, login_required
 
 from .. import policy, prior_consultation, scope
 from ..answers import load_answers
+from ..errors import DomainError, Invalid, NotFound
 from ..extensions import db
+from ..forms import (
+    AcceptResidualForm,
+    MeasureForm,
+    PriorConsultationForm,
+    RatingsForm,
+    RiskForm,
+    TreatmentForm,
+    first_error,
+)
 from ..models import Risk
 from ..report.document import MEASURE_STATUS_LABELS, TREATMENT_LABELS
 from ..risk import service
 from ..risk.matrix import HIGH_CELLS, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
 from ..risk.presenter import present
-from ..errors import DomainError, Invalid, NotFound
 from .common import refuse, scoped_assessment
-from ..forms import (AcceptResidualForm, MeasureForm, PriorConsultationForm, RatingsForm, RiskForm, TreatmentForm,
-                     first_error)
 
 bp = Blueprint("risks", __name__, url_prefix="/assessments/<int:assessment_id>")
 
@@ -51,7 +59,7 @@ def register(assessment_id: int):
         **translated_labels())
 
 
-def translated_labels() -> dict[str, dict]:
+def translated_labels() -> dict[str, Any]:
     """The rating scales translated once per page. The template context has them as lazy strings, which
     are translated again at every use: four selects of four options for every risk made a register of
     200 risks spend most of its time translating the same eight words."""

@@ -9,13 +9,13 @@ import time
 from datetime import timedelta
 
 from flask import current_app, g, make_response, render_template, request
-from flask_babel import format_timedelta, gettext as _
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ..extensions import limiter
-
 
 # --- Throttling (NIST SP 800-63B §5.2.2; the limits and why are in config.py) ---------------------------
 # Only failed password checks count (deduct_when); a throttled request is answered before the view runs, so
@@ -59,7 +59,7 @@ DEVICE_ACCOUNTS = 10  # the accounts remembered per browser
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="konsekvens.device-cookie")
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="konsekvens.device-cookie")
 
 
 def account_tag(email: str) -> str:

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, render_template
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired

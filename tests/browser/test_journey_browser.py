@@ -2,13 +2,12 @@
 import re
 
 from playwright.sync_api import expect
-
 from sqlalchemy import select
 
 from assessments.extensions import db
 from assessments.models import Answer, Assessment, Status
-from tests.conftest import DEMO_PASSWORD
 from tests.answering import answer_all, latest_demo, step_data
+from tests.conftest import DEMO_PASSWORD
 
 
 def login(page, base, email):
