@@ -60,7 +60,8 @@ def login_throttled(request_limit):
     logger.warning("login refused, too many failed attempts: account %s from %s", email, address)
     # Once per account and window on the organisation's audit trail, however often the locked page is asked
     # for (a throttled request never reaches the password check, so nothing else bounds them).
-    if limiter.storage.incr(f"lockout-noted/{account_bucket()}/{int(request_limit.window.reset_time)}", 3600) == 1:
+    noted = f"lockout-noted/{account_bucket()}/{int(request_limit.window.reset_time)}"
+    if limiter.counting_storage.incr(noted, 3600) == 1:
         account = User.by_email(email)
         if account is not None:
             audit.record(account.organisation_id, "login_locked", account=email, user_id=account.id,
