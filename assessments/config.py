@@ -26,7 +26,8 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_SESSION_MAX_HOURS": "SESSION_MAX_HOURS",
 }
 # Settings that are whole numbers (the environment gives text): checked at start, not at the first request.
-INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
+INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "ARCHIVE_IN_FLIGHT_SECONDS")
+ZERO_ALLOWED = ("TRUSTED_PROXIES", "ARCHIVE_IN_FLIGHT_SECONDS")
 
 
 def configure(app: Flask, test_config: dict | None) -> None:
@@ -67,6 +68,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # CPU seconds the verification page may spend on one upload before refusing it (report/verification.py;
         # a sealed report takes a few hundredths, docs/benchmarks.md).
         VERIFY_CPU_SECONDS=0.5,
+        # `archive verify` takes an unreferenced file younger than this for one an approval on some node is
+        # still writing or committing (integrity.py, "files in flight"); an approval takes seconds.
+        ARCHIVE_IN_FLIGHT_SECONDS=5 * 60,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -80,8 +84,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
             app.config[key] = int(app.config[key])
         except (TypeError, ValueError):
             raise ValueError(f"{key} must be a whole number, not {app.config[key]!r}") from None
-        if app.config[key] < (0 if key == "TRUSTED_PROXIES" else 1):
-            raise ValueError(f"{key} must be at least {0 if key == 'TRUSTED_PROXIES' else 1}")
+        minimum = 0 if key in ZERO_ALLOWED else 1
+        if app.config[key] < minimum:
+            raise ValueError(f"{key} must be at least {minimum}")
     app.config["RATELIMIT_STORAGE_OPTIONS"] = throttle_storage_options(
         str(app.config["RATELIMIT_STORAGE_URI"]), app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
