@@ -62,7 +62,7 @@ def login_throttled(request_limit):
     # for (a throttled request never reaches the password check, so nothing else bounds them). The marker
     # lives as long as the rest of the window; it is not named after the window's reset time, which limits
     # reads from Redis's TTL, in whole seconds (Redis documentation, TTL), so it wobbles by a second.
-    remaining = max(1, math.ceil(request_limit.window.reset_time - time.time()))
+    remaining = max(1, int(request_limit.window.reset_time - time.time()) + 1)
     if limiter.counting_storage.incr(f"lockout-noted/{account_bucket()}", remaining) == 1:
         account = User.by_email(email)
         if account is not None:
