@@ -8,9 +8,11 @@ STAMP  := $(VENV)/.installed
 CONSTRAINTS := constraints.txt
 
 # Debian 12 packages: PDF rendering (Pango, HarfBuzz with subsetting, fonts), independent PDF checks
-# (poppler, qpdf), the browser for the journeys, and PostgreSQL for the multi-user tests.
+# (poppler, qpdf), the browser for the journeys, PostgreSQL for the multi-user tests, Redis and nginx for
+# the tests of several nodes.
 SYSTEM_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
-	fonts-dejavu-core fonts-noto-color-emoji poppler-utils qpdf chromium postgresql
+	fonts-dejavu-core fonts-noto-color-emoji poppler-utils qpdf chromium postgresql \
+	redis-server nginx
 
 .PHONY: run test test-fast lint install translations bench clean-instance clean-archive system-deps lock
 

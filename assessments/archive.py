@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ _SUFFIX_RE = re.compile(r"^\.[a-z0-9]{1,10}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _SHARD_RE = re.compile(r"^[0-9a-f]{2}$")
 _TEMP_PREFIX = ".tmp-"
+_TEMP_SUFFIX = ".part"
 # Owner and the service's group only (the group may be a backup account): an archived file is read-only
 # for both, a directory readable by the group, nothing for others (README, Operations: permissions).
 FILE_MODE = 0o440
@@ -140,7 +142,7 @@ class Archive:
 
         tmp_path: Path | None = None
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".part", dir=shard)
+            fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=shard)
             tmp_path = Path(tmp_name)
             try:
                 view = memoryview(data)
@@ -200,6 +202,7 @@ class Archive:
 
         The file is renamed, not copied (same volume, atomic); if a file of that name is already in
         quarantine (the same orphan quarantined before), a numbered name is used instead of replacing it.
+        A hidden name (a temporary file's) loses its leading dot, so the file shows in a listing.
         """
         source = self.path_for(relative_path)
         target_dir = self.root / QUARANTINE_DIR
@@ -208,10 +211,11 @@ class Archive:
             _make_dirs(target_dir)
             if new_dir:
                 _fsync_dir(self.root)
-            name, number = source.name, 1
+            base = source.name.lstrip(".") or "unnamed"
+            name, number = base, 1
             while (target_dir / name).exists() or (target_dir / f"{name}.txt").exists():
                 number += 1
-                name = f"{source.name}.{number}"
+                name = f"{base}.{number}"
             target = target_dir / name
             os.rename(source, target)
             _fsync_dir(target_dir)
@@ -255,12 +259,30 @@ class Archive:
 
     def iter_files(self) -> Iterator[str]:
         """Relative paths of all stored files (temporary files excluded), sorted."""
+        for shard, entry in self._shard_entries():
+            if not entry.name.startswith("."):
+                yield f"{shard.name}/{entry.name}"
+
+    def iter_temporary_files(self) -> Iterator[str]:
+        """Relative paths of the temporary files of writes (``<shard>/.tmp-*.part``), sorted: a write in
+        progress, or what a write that never finished left behind (the process died before its ``finally``)."""
+        for shard, entry in self._shard_entries():
+            if entry.name.startswith(_TEMP_PREFIX) and entry.name.endswith(_TEMP_SUFFIX):
+                yield f"{shard.name}/{entry.name}"
+
+    def _shard_entries(self) -> Iterator[tuple[Path, Path]]:
         if not self.root.is_dir():
             return
         for shard in sorted(self.root.iterdir()):
             if not shard.is_dir() or shard.is_symlink() or not _SHARD_RE.match(shard.name):
                 continue
             for entry in sorted(shard.iterdir()):
-                if entry.name.startswith(".") or not entry.is_file() or entry.is_symlink():
-                    continue
-                yield f"{shard.name}/{entry.name}"
+                if entry.is_file() and not entry.is_symlink():
+                    yield shard, entry
+
+    def age(self, relative_path: str, now: float | None = None) -> float:
+        """Seconds since the file was written: since the earlier of its modification time and its inode
+        change time (POSIX ``stat``: ``link`` and ``chmod`` set the latter to the current time, and nobody
+        can set it back), so a modification time moved into the future does not keep a file young."""
+        info = self.path_for(relative_path).stat()
+        return (time.time() if now is None else now) - min(info.st_mtime, info.st_ctime)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 
@@ -27,7 +28,8 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_LOG_LEVEL": "LOG_LEVEL",
 }
 # Settings that are whole numbers (the environment gives text): checked at start, not at the first request.
-INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
+INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "ARCHIVE_IN_FLIGHT_SECONDS")
+ZERO_ALLOWED = ("TRUSTED_PROXIES", "ARCHIVE_IN_FLIGHT_SECONDS")
 
 
 def configure(app: Flask, test_config: dict | None) -> None:
@@ -51,7 +53,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         TRUSTED_PROXIES=0,
         WTF_CSRF_TIME_LIMIT=None,  # a communicator may keep a step open for hours; the session bounds it
         # Failed-login counters (views/auth.py). memory:// is per process: with several gunicorn workers
-        # use shared storage, e.g. redis://localhost:6379 or memcached://localhost:11211.
+        # use shared storage, e.g. redis://localhost:6379 (timeouts: throttle_storage_options below).
         RATELIMIT_STORAGE_URI="memory://",
         # If that storage is unreachable, count in this process's memory meanwhile rather than fail the login.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
@@ -73,6 +75,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # Logging (logs.py): "text" lines, or "json" (one JSON object per line) for a log collector.
         LOG_FORMAT="text",
         LOG_LEVEL="INFO",
+        # `archive verify` takes an unreferenced file younger than this for one an approval on some node is
+        # still writing or committing (integrity.py, "files in flight"); an approval takes seconds.
+        ARCHIVE_IN_FLIGHT_SECONDS=5 * 60,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -86,8 +91,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
             app.config[key] = int(app.config[key])
         except (TypeError, ValueError):
             raise ValueError(f"{key} must be a whole number, not {app.config[key]!r}") from None
-        if app.config[key] < (0 if key == "TRUSTED_PROXIES" else 1):
-            raise ValueError(f"{key} must be at least {0 if key == 'TRUSTED_PROXIES' else 1}")
+        minimum = 0 if key in ZERO_ALLOWED else 1
+        if app.config[key] < minimum:
+            raise ValueError(f"{key} must be at least {minimum}")
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = throttle_storage_options(
+        str(app.config["RATELIMIT_STORAGE_URI"]), app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite serialises writers; signing holds the write lock for a few seconds, so a second writer
@@ -103,6 +111,41 @@ def configure(app: Flask, test_config: dict | None) -> None:
         raise ValueError(f"LOG_FORMAT must be text or json, not {app.config['LOG_FORMAT']!r}")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+# The throttle store is asked on every login. redis-py waits for an answer for ever unless told otherwise
+# (redis-py documentation, "Connecting to Redis": socket_timeout, socket_connect_timeout default to None),
+# so a Redis that accepts connections but does not answer would hold every login until gunicorn kills the
+# worker. With a timeout the client raises instead, and Flask-Limiter counts in the process's memory
+# meanwhile (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED; Flask-Limiter documentation, "Configuration"). A Redis on
+# the same network answers in about a millisecond; the ceiling keeps a login well inside gunicorn's 30 s.
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+THROTTLE_STORE_TIMEOUT = 0.5  # seconds, unless the URI says otherwise
+THROTTLE_STORE_MAX_TIMEOUT = 5.0
+_TIMEOUTS = ("socket_timeout", "socket_connect_timeout")
+
+
+def throttle_storage_options(uri: str, options: dict) -> dict:
+    """The options for the throttle store's client: for Redis, short timeouts unless the URI (whose query
+    redis-py lets win over options) or RATELIMIT_STORAGE_OPTIONS sets them, and never more than the
+    ceiling; a value that is no number of seconds, or is above the ceiling, is refused at start."""
+    if urlsplit(uri).scheme not in REDIS_SCHEMES:
+        return dict(options)
+    query = parse_qs(urlsplit(uri).query)
+    chosen = {**dict.fromkeys(_TIMEOUTS, THROTTLE_STORE_TIMEOUT), **options}
+    for key in _TIMEOUTS:
+        raw = query[key][-1] if key in query else chosen[key]
+        try:
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not 0 < seconds <= THROTTLE_STORE_MAX_TIMEOUT:
+            raise ValueError(
+                f"KONSEKVENS_RATELIMIT_STORAGE: {key} must be more than 0 and at most "
+                f"{THROTTLE_STORE_MAX_TIMEOUT:g} seconds, not {raw!r}: a login waits that long for the throttle "
+                f"store before counting in memory instead (leave it out for {THROTTLE_STORE_TIMEOUT:g} s)")
+        chosen[key] = seconds
+    return chosen
 
 
 def normalise_database_url(url: str) -> str:

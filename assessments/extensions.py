@@ -61,8 +61,10 @@ class AppLimiter(Limiter):
         self._enabled_default = value
 
     def init_app(self, app) -> None:
-        # Neither an earlier app's RATELIMIT_ENABLED=False nor its unreachable storage carries over.
+        # Neither an earlier app's RATELIMIT_ENABLED=False, nor its unreachable storage, nor its storage
+        # options (Flask-Limiter merges RATELIMIT_STORAGE_OPTIONS into what it has) carry over.
         self._enabled_default, self._storage_dead = True, False
+        self._storage_options = {}
         super().init_app(app)
         enabled = app.config.get("RATELIMIT_ENABLED", True)
         app.extensions[self.APP_KEY] = (self._storage, self._limiter) if enabled else (None, None)
@@ -76,6 +78,16 @@ class AppLimiter(Limiter):
     def storage(self):
         own = self._own(0)
         return own if own is not None else super().storage
+
+    @property
+    def counting_storage(self):
+        """Where failures are counted right now: the app's storage, or this process's memory while that
+        storage cannot be reached (the same switch as ``limiter``), so a caller that counts for itself never
+        waits on a store that does not answer."""
+        fallback = getattr(self, "_fallback_storage", None)
+        if self._storage_dead and self._in_memory_fallback_enabled and fallback is not None:
+            return fallback
+        return self.storage
 
     @property
     def limiter(self):

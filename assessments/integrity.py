@@ -2,7 +2,7 @@
 
 ``flask --app app audit verify``   re-computes every organisation's hash chain (``audit.verify_chain``).
 ``flask --app app archive verify`` checks every archived document against its row and its seal, and
-lists files in the archive that no row refers to.
+lists files in the archive that no row refers to, and temporary files of writes that never finished.
 
 Without ``--repair`` both only read: they never change a row or a file, so an operator can run them at
 any time (e.g. from cron) and act on the exit status. ``archive verify --repair`` completes approvals that
@@ -74,10 +74,15 @@ class ArchiveReport:
 
     @property
     def problems(self) -> list[Finding]:
-        """What is still wrong: an orphan followed by a successful repair action is resolved."""
+        """What is still wrong: an orphan or an incomplete write followed by a successful repair action is
+        resolved, and a file in flight is no problem (yet)."""
         resolved = {f.path for f in self.findings if f.kind in REPAIR_ACTIONS}
-        return [f for f in self.findings if f.kind not in REPAIR_ACTIONS
-                and not (f.kind == "ORPHANED" and f.path in resolved)]
+        return [f for f in self.findings if f.kind not in REPAIR_ACTIONS and f.kind != IN_FLIGHT
+                and not (f.kind in ("ORPHANED", INCOMPLETE) and f.path in resolved)]
+
+    @property
+    def in_flight(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == IN_FLIGHT]
 
     @property
     def ok(self) -> bool:
@@ -348,22 +353,102 @@ def _quarantine(relative_path: str, store, refusal: _NotLinkable) -> Finding:
 REPAIR_ACTIONS = frozenset({"REPAIRED", "QUARANTINED", "RECORDED"})
 
 
+# -- files in flight, and writes that never finished -----------------------------------------------
+#
+# With several nodes, `archive verify` (from cron on one of them) runs while approvals on the others are
+# anywhere between writing the temporary file, linking it to its final name and committing the row that
+# refers to it; a row is always committed after its file is linked (signoff.sign_approval). So the files
+# are listed first and the rows read after: a file whose row commits in between is found with its row.
+# A linked file no committed row refers to yet, or a temporary file, younger than ARCHIVE_IN_FLIGHT_SECONDS
+# (config.py, 5 minutes: an approval takes seconds) belongs to an approval still under way: IN FLIGHT, no
+# problem, never repaired, looked at again on the next run. Older, a linked file is ORPHANED (repaired as
+# above) and a temporary file is INCOMPLETE: a write that never finished (the process died between creating
+# it and removing it: a crash, a kill, a power cut); --repair moves it to quarantine/ with a note. A write
+# that was in fact still going on then fails cleanly at its link (the temporary file is gone) and the
+# approval is refused with nothing recorded.
+# Ages are taken from the file's times (Archive.age): the nodes and the file server must keep their clocks
+# in step (NTP); a skew of a few seconds does not matter against minutes.
+
+IN_FLIGHT = "IN FLIGHT"
+INCOMPLETE = "INCOMPLETE"
+
+
+def _quarantine_incomplete(relative_path: str, store, seconds: float) -> Finding:
+    import json
+
+    from .archive import ArchiveError
+    from .models import utcnow
+
+    try:
+        size = store.path_for(relative_path).stat().st_size
+    except OSError:
+        size = None
+    note = json.dumps({"file": relative_path, "quarantined_at": utcnow().isoformat(), "by": COMPLETED_BY,
+                       "why": f"a temporary file of an archive write that never finished (last written "
+                              f"{seconds / 60:.0f} minutes before): the process writing it stopped before "
+                              f"removing it; no record refers to it",
+                       "size": size,
+                       "what_next": "Nothing refers to this file. If the write had not yet given the document "
+                                    "its final name, the approval was not recorded and the assessment is still "
+                                    "in review (it can be approved again); if it had, archive verify checks "
+                                    "that file on its own."},
+                      ensure_ascii=False, indent=2)
+    try:
+        moved = store.quarantine(relative_path, note)
+    except ArchiveError as exc:
+        return Finding("NOT REPAIRED", relative_path, f"could not be moved to quarantine: {exc}")
+    return Finding("QUARANTINED", relative_path, f"moved to {moved} (an incomplete write)")
+
+
 def check_archive(*, repair: bool = False) -> ArchiveReport:
-    """Check every archived document and list orphaned files. With ``repair``, first repair or quarantine
-    each orphan (committing once per orphan), then check every record, the repaired ones included."""
+    """Check every archived document, list orphaned files and incomplete writes (files in flight apart). With
+    ``repair``, first repair or quarantine each (committing once per orphan), then check every record, the
+    repaired ones included."""
+    from flask import current_app
+
     from .signoff import archive, trusted_seal_certificates
 
     store = archive()
     trust_roots = trusted_seal_certificates()
+    grace = current_app.config["ARCHIVE_IN_FLIGHT_SECONDS"]
     findings: list[Finding] = []
-    referenced = set(db.session.scalars(select(ArchivedDocument.path)))
+
+    def ages(paths: list[str]) -> dict[str, float]:
+        found = {}
+        for path in paths:
+            try:
+                found[path] = store.age(path)
+            except FileNotFoundError:  # its write finished (a temporary file) or it was quarantined meanwhile
+                continue
+        return found
+
+    # Files first, then the rows (see above).
     files = list(store.iter_files())
+    file_ages = ages(files)
+    temporary = ages(list(store.iter_temporary_files()))
+    referenced = set(db.session.scalars(select(ArchivedDocument.path)))
     for relative_path in files:
         if relative_path in referenced:
+            continue
+        seconds = file_ages.get(relative_path, 0.0)
+        if seconds < grace:
+            findings.append(Finding(IN_FLIGHT, relative_path,
+                                    f"linked {seconds:.0f} s ago and no record refers to it yet: an approval "
+                                    f"is probably still committing it (a problem if still so after {grace} s)"))
             continue
         findings.append(Finding("ORPHANED", relative_path, "no archived document record refers to this file"))
         if repair:
             findings.append(repair_orphan(relative_path, store, trust_roots))
+    for relative_path, seconds in temporary.items():
+        if seconds < grace:
+            findings.append(Finding(IN_FLIGHT, relative_path, f"a temporary file written {seconds:.0f} s ago: "
+                                                              f"an archive write is probably under way"))
+            continue
+        findings.append(Finding(INCOMPLETE, relative_path,
+                                f"a temporary file of an archive write that never finished, last written "
+                                f"{seconds / 60:.0f} minutes ago; no record refers to it"))
+        if repair:
+            findings.append(_quarantine_incomplete(relative_path, store, seconds))
     rows = db.session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
     checked: list[Finding] = []
     for row in rows:
@@ -417,11 +502,14 @@ def archive_group() -> None:
               help="Also repair each orphaned file: complete the approval it proves (a validly sealed report "
                    "of an assessment revision still in review, unchanged since, whose approval was "
                    "interrupted before it was recorded), or else move it to the archive's quarantine/ "
-                   "folder with a note (never deleted). Missing or changed files are only reported.")
+                   "folder with a note (never deleted); move each incomplete write there too. Missing or "
+                   "changed files are only reported.")
 @with_appcontext
 def archive_verify_command(repair: bool) -> None:
     """Check every archived document: the file exists, its sha256 matches the record, its seal is valid
-    and its attached answers.json matches the record; list files no record refers to (ORPHANED).
+    and its attached answers.json matches the record; list files no record refers to (ORPHANED) and
+    temporary files of writes that never finished (INCOMPLETE). Files written in the last
+    ARCHIVE_IN_FLIGHT_SECONDS (5 minutes) are in flight (an approval under way), not a problem.
 
     Exits 1 when anything is (still) wrong. Without --repair it changes nothing.
     """
@@ -429,8 +517,10 @@ def archive_verify_command(repair: bool) -> None:
     for finding in report.findings:
         click.echo(f"{finding.kind}: {finding.path}: {finding.detail}")
     if report.ok:
-        repaired = " after repair" if report.findings else ""
-        click.echo(f"OK{repaired}: {report.documents} archived document(s) verified, no orphaned files")
+        repaired = " after repair" if len(report.findings) > len(report.in_flight) else ""
+        in_flight = f"; {len(report.in_flight)} file(s) in flight" if report.in_flight else ""
+        click.echo(f"OK{repaired}: {report.documents} archived document(s) verified, no orphaned files"
+                   f"{in_flight}")
         return
     click.echo(f"FAILED: {len(report.problems)} problem(s) in {report.documents} archived document(s) and "
                f"{report.files} file(s)")

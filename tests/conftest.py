@@ -107,6 +107,8 @@ def _config(database_url: str, tmp_path: Path, seal_dir: Path, **extra) -> dict:
         "SEAL_DIR": str(seal_dir),
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Tests that leave an orphan check it at once; tests/test_archive_in_flight.py uses the default.
+        "ARCHIVE_IN_FLIGHT_SECONDS": 0,
         **extra,
     }
 

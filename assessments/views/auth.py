@@ -24,8 +24,11 @@ def login_throttled(request_limit):
     email, address = submitted_email(), get_remote_address()
     logger.warning("login refused, too many failed attempts: account %s from %s", email, address)
     # Once per account and window on the organisation's audit trail, however often the locked page is asked
-    # for (a throttled request never reaches the password check, so nothing else bounds them).
-    if limiter.storage.incr(f"lockout-noted/{account_bucket()}/{int(request_limit.window.reset_time)}", 3600) == 1:
+    # for (a throttled request never reaches the password check, so nothing else bounds them). The marker
+    # lives as long as the rest of the window; it is not named after the window's reset time, which limits
+    # reads from Redis's TTL, in whole seconds (Redis documentation, TTL), so it wobbles by a second.
+    remaining = max(1, int(request_limit.window.reset_time - time.time()) + 1)
+    if limiter.counting_storage.incr(f"lockout-noted/{account_bucket()}", remaining) == 1:
         account = User.by_email(email)
         if account is not None:
             audit.record(account.organisation_id, "login_locked", account=email, user_id=account.id,
