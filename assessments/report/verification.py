@@ -40,7 +40,7 @@ __all__ = ["SignatureReport", "attached_files", "verify_pdf"]
 logger = logging.getLogger(__name__)
 # pyHanko logs every signature it cannot trust as a WARNING with a traceback; here that is an expected
 # outcome of checking an upload, reported in SignatureReport.problems, so only errors are let through.
-for _noisy in ("pyhanko.sign.validation", "pyhanko_certvalidator"):
+for _noisy in ("pyhanko.sign.validation", "pyhanko.sign.diff_analysis", "pyhanko_certvalidator"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 MAX_NAME_TREE_DEPTH = 16  # the embedded-files name tree of a report has depth 1
@@ -56,6 +56,8 @@ PROBLEM_MODIFIED = "The document has been modified after it was signed: the sign
 PROBLEM_BAD_SIGNATURE = "The signature value is not cryptographically valid."
 PROBLEM_UNTRUSTED = "The signer is unknown: the signing certificate does not chain to a trusted seal."
 PROBLEM_NOT_WHOLE_FILE = "The signature does not cover the whole file: content was added after signing."
+PROBLEM_NOT_PERMITTED = ("The document was changed after it was certified, and its certification permits no "
+                         "changes.")
 PROBLEM_VALIDATION_FAILED = "The signature could not be validated: {detail}"
 PROBLEM_EARLIER_SIGNATURE = "An earlier signature ({field}) is not valid."
 # Refusals: the document is not built like a report this tool seals, so its signatures are not validated.
@@ -89,6 +91,9 @@ class SignatureReport:
     problems: tuple[str, ...]
     refused: bool = False  # not built like a sealed report, or too costly: the signatures were not validated
     signer_certificate: object | None = None  # the last signature's certificate (asn1crypto), to say whose seal
+    # DocMDP (ISO 32000-1 §12.8.2.2): the permission level of a certification signature, 1 = no changes;
+    # None for an approval signature (reports sealed before certification was introduced).
+    certification_level: int | None = None
 
 
 def _failed(*problems: str, **known) -> SignatureReport:
@@ -245,6 +250,13 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         crypto_valid = bool(status.valid)
         trusted = bool(status.trusted)
         whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        try:
+            level = embedded.docmdp_level
+        except Exception:
+            level = None
+        # pyHanko compares every later revision with what the certification permits (docmdp_ok False for a
+        # drawing appended to a document certified "no changes").
+        not_permitted = level is not None and status.docmdp_ok is False
         if not is_last:
             if not (intact and crypto_valid and trusted):
                 problems.append(PROBLEM_EARLIER_SIGNATURE.format(field=embedded.field_name))
@@ -258,6 +270,8 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
             problems.append(PROBLEM_UNTRUSTED)
         if not whole_file:
             problems.append(PROBLEM_NOT_WHOLE_FILE)
+        if not_permitted:
+            problems.append(PROBLEM_NOT_PERMITTED)
         signing_time = None
         if status.timestamp_validity is not None:
             signing_time = status.timestamp_validity.timestamp
@@ -271,6 +285,7 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
             "signer_subject": _subject(status.signing_cert) or fields["signer_subject"],
             "signing_time": signing_time,
             "signer_certificate": status.signing_cert,
+            "certification_level": level.value if level is not None else None,
         }
 
     return SignatureReport(
@@ -285,6 +300,7 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         name=report_fields.get("name"),
         problems=tuple(problems),
         signer_certificate=report_fields.get("signer_certificate"),
+        certification_level=report_fields.get("certification_level"),
     )
 
 
