@@ -90,6 +90,8 @@ def test_a_valid_archived_pdf_is_valid_and_matches_with_a_link(app, client, auth
         organisation_id = db.session.get(Assessment, row.assessment_id).organisation_id
     # The signature's reason names the document id, in the document's language (Swedish for the demo).
     assert f"konsekvensbedömning KB-{organisation_id}-{row.assessment_id}-r{row.revision}" in html
+    assert "Certified: no changes permitted after sealing" in html
+    assert "<code>record.json</code> – follows its published schema" in html
     assert row.sha256 in html
     assert "The document is exactly the signed document archived for this assessment." in html
     assert f'href="/assessments/{row.assessment_id}"' in html
@@ -247,3 +249,12 @@ def test_a_seal_no_organisation_has_installed_is_untrusted_and_named_as_none(app
     html = upload(client, data).get_data(as_text=True)
     assert "The signature is not valid." in html and "does not chain to a trusted seal" in html
     assert "No organisation's seal in this installation" in html
+
+
+def test_an_appended_overlay_is_not_valid_and_says_the_certification_forbids_it(app, client, auth, signed_pdf):
+    from tests.report.test_signing import overlay
+
+    auth.login("lasare@exempelkommun.example")
+    html = upload(client, overlay(signed_pdf.read_bytes(), page_index=1)).get_data(as_text=True)
+    assert "Dokumentet har ändrats efter att det certifierades, och certifieringen tillåter inga ändringar." in html
+    assert "Signaturen är giltig för din organisation." not in html and "Signaturen är inte giltig." in html

@@ -31,6 +31,7 @@ from datetime import datetime
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -235,8 +236,15 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         except Exception:
             fields["signer_subject"] = None
         try:
+            level = embedded.docmdp_level
+        except Exception:
+            level = None
+        try:
             context = ValidationContext(trust_roots=list(trust_roots), allow_fetching=False)
-            status = validate_pdf_signature(embedded, context)
+            # A certification that permits no changes (DocMDP level 1) is broken by any later revision, so
+            # the revisions after it are not compared object by object: for a tagged report that comparison
+            # costs seconds, and it would only confirm what the coverage already shows.
+            status = validate_pdf_signature(embedded, context, skip_diff=level is MDPPerm.NO_CHANGES)
         except Exception as exc:
             logger.info("signature validation failed: %s", _short(exc))
             if is_last:
@@ -250,13 +258,11 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         crypto_valid = bool(status.valid)
         trusted = bool(status.trusted)
         whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-        try:
-            level = embedded.docmdp_level
-        except Exception:
-            level = None
-        # pyHanko compares every later revision with what the certification permits (docmdp_ok False for a
-        # drawing appended to a document certified "no changes").
-        not_permitted = level is not None and status.docmdp_ok is False
+        # Level 1: any revision after the signed one is a change the certification does not permit (ISO
+        # 32000-1 §12.8.2.2; the seal carries its timestamp inside, so no later timestamp update is expected).
+        # Other levels: pyHanko's comparison of the later revisions decides (docmdp_ok).
+        not_permitted = (level is MDPPerm.NO_CHANGES and not whole_file) or \
+            (level is not None and level is not MDPPerm.NO_CHANGES and status.docmdp_ok is False)
         if not is_last:
             if not (intact and crypto_valid and trusted):
                 problems.append(PROBLEM_EARLIER_SIGNATURE.format(field=embedded.field_name))

@@ -106,6 +106,8 @@ class Result:
     signing_time: str | None
     match: ArchiveMatch | None
     sealed_by: Organisation | None  # whose installed seal signed it (None: no organisation's)
+    record_name: str | None = None  # record.json, or answers.json in documents sealed before it
+    record_problem: str | None = None  # the embedded record does not follow its published format
 
     @property
     def own_seal(self) -> bool:
@@ -184,8 +186,13 @@ def verify():
         form.document.errors.append(_("The file is not a PDF document. Choose the signed PDF you downloaded "
                                       "from Konsekvens."))
         return render(form, status=400)
+    from ..report.record import check_embedded, embedded_record
+
+    embedded = None if report.refused else embedded_record(checks.attached_files(data))
     result = Result(report=report, sha256=digest, problems=[translated_problem(p) for p in report.problems],
-                    signing_time=formatted(report.signing_time), match=match, sealed_by=sealed_by)
+                    signing_time=formatted(report.signing_time), match=match, sealed_by=sealed_by,
+                    record_name=embedded[0] if embedded else None,
+                    record_problem=check_embedded(*embedded) if embedded else None)
     return render(VerifyForm(formdata=None), result)
 
 
