@@ -92,12 +92,14 @@ def demo_command(names: tuple[str, ...]) -> None:
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(pdf: Path) -> None:
     """Check a PDF's signature and whether it matches an archived record. Exits 1 when it does not."""
-    from .report.document import sha256_hex
-    from .report.verification import verify_pdf
+    from .report.identity import sha256_hex
+    from .report.record import check_embedded, embedded_record
+    from .report.verification import attached_files, verify_pdf
     from .signoff import trusted_seal_certificates
 
     data = pdf.read_bytes()
     report = verify_pdf(data, trusted_seal_certificates())
+    embedded = embedded_record(attached_files(data))
     digest = sha256_hex(data)
     record = db.session.scalars(select(ArchivedDocument).where(ArchivedDocument.sha256 == digest)).first()
     click.echo(f"File:       {pdf}")
@@ -110,6 +112,18 @@ def verify_command(pdf: Path) -> None:
         click.echo(f"Signed at:  {report.signing_time.isoformat()}")
     if report.reason:
         click.echo(f"Reason:     {report.reason}")
+    if report.certification_level is not None:
+        click.echo(f"Certified:  DocMDP level {report.certification_level}"
+                   f"{' (no changes permitted)' if report.certification_level == 1 else ''}")
+    record_problem = None
+    if embedded is None:
+        click.echo("Record:     none embedded")
+    else:
+        name, content = embedded
+        record_problem = check_embedded(name, content)
+        shape = "follows docs/record.schema.json" if name == "record.json" else "sealed before record.json"
+        click.echo(f"Record:     {name}, SHA-256 {sha256_hex(content)}, "
+                   f"{'NOT valid: ' + record_problem if record_problem else shape}")
     for problem in report.problems:
         click.echo(f"Problem:    {problem}")
     if record is not None:
@@ -117,7 +131,7 @@ def verify_command(pdf: Path) -> None:
                    f"({record.path})")
     else:
         click.echo("Archive:    matches NO archived document")
-    sys.exit(0 if report.valid and record is not None else 1)
+    sys.exit(0 if report.valid and record is not None and embedded is not None and record_problem is None else 1)
 
 
 # --- User administration --------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from .errors import Failure, NotFound
 from .extensions import db
 from .models import ArchivedDocument, Assessment, Organisation, Signature, User
 from .report import verification as checks
-from .report.document import sha256_hex
+from .report.identity import sha256_hex
+from .report.record import check_embedded, embedded_record
 from .scope import NOT_FOUND
 from .signoff import archive, installed_seals, sealing_organisation
 
@@ -60,6 +61,8 @@ class Check:
     is_pdf: bool
     match: ArchiveMatch | None  # the user's own organisation's archived document with these bytes
     sealed_by: Organisation | None  # whose installed seal signed it (None: no organisation's)
+    record_name: str | None = None  # the embedded record.json, or answers.json in documents sealed before it
+    record_problem: str | None = None  # the embedded record does not follow its published format
 
     def own_seal(self, user: User) -> bool:
         return self.sealed_by is not None and self.sealed_by.id == user.organisation_id
@@ -93,7 +96,11 @@ def check_upload(data: bytes, user: User) -> Check:
         if report.trusted else None
     is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
     match = own_archived_document(digest, user) if is_pdf else None
-    result = Check(report, digest, is_pdf, match, sealed_by)
+    # A refused upload is not read any further (report/verification.py: hostile files).
+    embedded = embedded_record(checks.attached_files(data)) if is_pdf and not report.refused else None
+    result = Check(report, digest, is_pdf, match, sealed_by,
+                   record_name=embedded[0] if embedded else None,
+                   record_problem=check_embedded(*embedded) if embedded else None)
     outcome = "valid" if report.valid else ("refused" if report.refused else "invalid" if is_pdf else "not_pdf")
     audit.record(user.organisation_id, "document_verified", actor=user,
                  assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,

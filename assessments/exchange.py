@@ -10,9 +10,10 @@ What an organisation hands to IMY: one ZIP (ZIP_DEFLATED), always with these ent
 
 ``signed.pdf``
     the archived bytes exactly, read back with the SHA-256 recorded in ``ArchivedDocument``;
-``answers.json``
-    the ``answers.json`` attachment extracted from that PDF (so the two are byte-identical); its SHA-256 must
-    equal ``ArchivedDocument.answers_sha256``;
+``record.json``
+    the record embedded in that PDF, extracted byte for byte (docs/record-format.md); its SHA-256 must equal
+    ``ArchivedDocument.answers_sha256``. A document sealed before the record format embeds ``answers.json``
+    instead, and its bundle carries that file under that name;
 ``audit-trail.json``
     ``{"format": "konsekvens.audit-trail/1", "organisation": {"id", "name"}, "assessment_id", "revision",
     "events": [{"seq", "time", "action", "actor", "actor_id", "details", "prev_hash", "hash"}]}`` — this
@@ -126,7 +127,8 @@ from .models import (
     utcnow,
 )
 from .plaintext import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
-from .report.document import local_time, sha256_hex
+from .report.identity import local_time, sha256_hex
+from .report.record import embedded_record
 from .report.verification import attached_files
 from .risk.matrix import SCALE
 from .risk.rules import RiskRule, load_risk_rules
@@ -135,7 +137,8 @@ from .roles import ROLE_LABELS
 
 FORMAT = "konsekvens.assessment/1"
 AUDIT_FORMAT = "konsekvens.audit-trail/1"
-BUNDLE_FILES = ("signed.pdf", "answers.json", "audit-trail.json", "audit-trail.csv", "verification.txt")
+# The second entry is the embedded record: record.json, or answers.json for documents sealed before it.
+BUNDLE_FILES = ("signed.pdf", "record.json", "audit-trail.json", "audit-trail.csv", "verification.txt")
 BUNDLE_STATUSES = frozenset({Status.APPROVED, Status.SUPERSEDED})
 AUDIT_COLUMNS = ("seq", "time", "action", "actor", "actor_id", "details", "prev_hash", "hash")
 
@@ -191,12 +194,13 @@ def inquiry_bundle(assessment: Assessment, actor: User) -> Bundle:
         pdf = archive().read(document.path, expected_sha256=document.sha256)
     except ArchiveError as exc:
         raise BundleError(f"archived document {document.sha256}: {exc}") from exc
-    answers_json = attached_files(pdf).get("answers.json")
-    if answers_json is None:
-        raise BundleError(f"archived document {document.sha256} has no answers.json attachment")
+    embedded = embedded_record(attached_files(pdf))
+    if embedded is None:
+        raise BundleError(f"archived document {document.sha256} has no record.json or answers.json attachment")
+    record_name, answers_json = embedded
     answers_sha = sha256_hex(answers_json)
     if answers_sha != document.answers_sha256:
-        raise BundleError(f"answers.json in {document.sha256} does not match the recorded answers_sha256")
+        raise BundleError(f"{record_name} in {document.sha256} does not match the recorded answers_sha256")
 
     made_at = utcnow()
     audit.record(assessment.organisation_id, "bundle_downloaded", actor=actor, assessment_id=assessment.id,
@@ -208,11 +212,11 @@ def inquiry_bundle(assessment: Assessment, actor: User) -> Bundle:
     trail = [audit_row(event) for event in events]
     contents = {
         "signed.pdf": pdf,
-        "answers.json": answers_json,
+        record_name: answers_json,
         "audit-trail.json": audit_trail_json(assessment, trail),
         "audit-trail.csv": audit_trail_csv(trail),
         "verification.txt": verification_text(assessment, signature, document, answers_sha, actor,
-                                              made_at).encode("utf-8"),
+                                              made_at, record_name).encode("utf-8"),
     }
     return Bundle(filename=f"konsekvensbedomning-{assessment.id}-r{assessment.revision}-underlag.zip",
                   data=zip_files(contents, made_at), document_sha256=document.sha256,
@@ -223,7 +227,7 @@ def zip_files(contents: dict[str, bytes], moment: datetime) -> bytes:
     stamp = audit.as_utc(moment).timetuple()[:6]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive_zip:
-        for name in BUNDLE_FILES:
+        for name in contents:  # in the order of BUNDLE_FILES
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -274,8 +278,8 @@ def _utc(moment: datetime) -> str:
 
 
 def verification_text(assessment: Assessment, signature: Signature, document: ArchivedDocument,
-                      answers_sha: str, actor: User, made_at: datetime) -> str:
-    """verification.txt, in the assessment's language."""
+                      answers_sha: str, actor: User, made_at: datetime, record_name: str = "record.json") -> str:
+    """verification.txt, in the assessment's language; ``record_name`` is the embedded record's file name."""
     try:
         role = ROLE_LABELS[Role(signature.signer_role)]
     except (ValueError, KeyError):
@@ -303,12 +307,21 @@ def verification_text(assessment: Assessment, signature: Signature, document: Ar
                 "A later revision of this assessment has since been approved. This bundle is for revision "
                 "%(revision)s, as it was approved and signed.", revision=assessment.revision))]
         lines += ["", gettext("Files and their SHA-256 checksums"), "",
-                  f"  {document.sha256}  signed.pdf", f"  {answers_sha}  answers.json", ""]
-        lines += [_paragraph(gettext(
-            "signed.pdf is the approved report exactly as it was signed and stored in the organisation's "
-            "write-once archive. answers.json is the machine-readable record of the answers, embedded in "
-            "signed.pdf. audit-trail.json and audit-trail.csv hold this assessment's events from the "
-            "organisation's audit trail.")), ""]
+                  f"  {document.sha256}  signed.pdf", f"  {answers_sha}  {record_name}", ""]
+        if record_name == "record.json":
+            described = gettext(
+                "signed.pdf is the approved report exactly as it was signed and stored in the organisation's "
+                "write-once archive. record.json is the machine-readable record of the whole assessment "
+                "(answers, risks, measures, conclusion and approval), embedded in signed.pdf; its format is "
+                "described by a published JSON Schema. audit-trail.json and audit-trail.csv hold this "
+                "assessment's events from the organisation's audit trail.")
+        else:
+            described = gettext(
+                "signed.pdf is the approved report exactly as it was signed and stored in the organisation's "
+                "write-once archive. answers.json is the machine-readable record of the answers, embedded in "
+                "signed.pdf. audit-trail.json and audit-trail.csv hold this assessment's events from the "
+                "organisation's audit trail.")
+        lines += [_paragraph(described), ""]
         check = gettext("How to check")
         lines += [check, "-" * len(check), ""]
         steps = [
@@ -316,15 +329,15 @@ def verification_text(assessment: Assessment, signature: Signature, document: Ar
                 "The signature must be reported as valid and must cover the whole document. It is made with "
                 "the organisation's electronic seal (%(subject)s). Adobe Acrobat Reader or pyHanko show the "
                 "same.", subject=signature.certificate_subject)),
-            (gettext("The checksums. Run:"), "sha256sum signed.pdf answers.json", gettext(
+            (gettext("The checksums. Run:"), f"sha256sum signed.pdf {record_name}", gettext(
                 "Both must equal the checksums above. The checksum of signed.pdf is the one recorded in the "
                 "organisation's archive and in the audit event \u201csigned\u201d (document_sha256); the "
-                "checksum of answers.json is written into the signature's reason, printed in the report "
-                "and recorded in the same event (answers_sha256).")),
+                "checksum of %(file)s is written into the signature's reason, printed in the report "
+                "and recorded in the same event (answers_sha256).", file=record_name)),
             (gettext("The embedded record. Run:"),
-             "pdfdetach -savefile answers.json -o embedded.json signed.pdf\n"
-             "cmp embedded.json answers.json", gettext(
-                 "The two files must be identical: answers.json is the record that was signed.")),
+             f"pdfdetach -savefile {record_name} -o embedded.json signed.pdf\n"
+             f"cmp embedded.json {record_name}", gettext(
+                 "The two files must be identical: %(file)s is the record that was signed.", file=record_name)),
             (gettext("The audit trail."), None, gettext(
                 "Each event's hash is the SHA-256 of a JSON object with the keys prev (prev_hash), org "
                 "(organisation id), seq, assessment (assessment id), actor (actor_id), action, details and "

@@ -11,6 +11,7 @@ functions below return findings; the commands print them.
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -22,13 +23,28 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
-from .models import ArchivedDocument, Assessment, AuditEvent, Organisation, User
+from .models import ArchivedDocument, Assessment, AuditEvent, Organisation, Role, Status, User
 
-ANSWERS_FILE = "answers.json"
+# The signature's /Reason binds it to one record (signoff.approval_reason), in one of two formats:
+# since record.json, in the document's language with the document id KB-<organisation>-<assessment>-r<n>:
+#   "<meaning>: <organisation>, konsekvensbedömning KB-1-2-r1, SHA-256 för record.json <hex>"
+#   "<meaning>: <organisation>, impact assessment KB-1-2-r1, SHA-256 of record.json <hex>"
+# and, in documents sealed before it (answers.json; signoff.legacy_approval_reason):
+#   "<meaning>: <organisation>, assessment <id> revision <n>, answers.json sha256 <hex>".
+# The greedy ".*" takes the last document id, so an organisation name cannot pose as one.
+_REASON_RE = re.compile(r".*\bKB-(\d+)-(\d+)-r(\d+), [^,\n]*\brecord\.json ([0-9a-f]{64})\Z", re.S)
+_LEGACY_REASON_RE = re.compile(r"assessment (\d+) revision (\d+), answers\.json sha256 ([0-9a-f]{64})")
 
-# The signature's /Reason binds it to one record (signoff.sign_approval):
-# "<meaning>: <organisation>, assessment <id> revision <n>, answers.json sha256 <hex>".
-_REASON_RE = re.compile(r"assessment (\d+) revision (\d+), answers\.json sha256 ([0-9a-f]{64})")
+
+@dataclass(frozen=True)
+class ReasonFields:
+    """What a signature's reason names: the assessment, its revision, and the embedded record's hash."""
+
+    assessment_id: int
+    revision: int
+    sha256: str
+    record_file: str  # record.json, or answers.json in documents sealed before it
+    organisation_id: int | None  # named only by the current format
 
 
 # -- audit trail -----------------------------------------------------------------------------------
@@ -89,25 +105,29 @@ class ArchiveReport:
         return not self.problems
 
 
-def parse_reason(reason: str | None) -> tuple[int, int, str] | None:
-    """(assessment id, revision, answers.json sha256) named in a signature's reason, if any."""
-    match = _REASON_RE.search(reason or "")
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2)), match.group(3)
+def parse_reason(reason: str | None) -> ReasonFields | None:
+    """The assessment, revision and record hash named in a signature's reason (either format), if any."""
+    from .report.record import LEGACY_FILE, RECORD_FILE
+
+    if match := _REASON_RE.match(reason or ""):
+        return ReasonFields(int(match.group(2)), int(match.group(3)), match.group(4), RECORD_FILE,
+                            int(match.group(1)))
+    if match := _LEGACY_REASON_RE.search(reason or ""):
+        return ReasonFields(int(match.group(1)), int(match.group(2)), match.group(3), LEGACY_FILE, None)
+    return None
 
 
-def _attached_answers_sha256(data: bytes) -> str | None:
-    from .report.document import sha256_hex
+def _attached_record(data: bytes) -> tuple[str, bytes] | None:
+    """(file name, bytes) of the record the document carries: record.json, or answers.json before it."""
+    from .report.record import embedded_record
     from .report.verification import attached_files
 
-    answers = attached_files(data).get(ANSWERS_FILE)
-    return None if answers is None else sha256_hex(answers)
+    return embedded_record(attached_files(data))
 
 
 def _check_document(row: ArchivedDocument, store, trust_roots: list) -> list[Finding]:
     from .archive import ArchiveError
-    from .report.document import sha256_hex
+    from .report.identity import sha256_hex
     from .report.verification import verify_pdf
 
     def finding(kind: str, detail: str) -> Finding:
@@ -133,15 +153,26 @@ def _check_document(row: ArchivedDocument, store, trust_roots: list) -> list[Fin
     report = verify_pdf(data, trust_roots)
     if not report.valid:
         findings.append(finding("BAD SIGNATURE", f"archived document {row.id}: " + " ".join(report.problems)))
-    answers_sha = _attached_answers_sha256(data)
-    if answers_sha is None:
-        findings.append(finding("NO ANSWERS", f"archived document {row.id}: no {ANSWERS_FILE} is attached"))
-    elif answers_sha != row.answers_sha256:
-        findings.append(finding("ANSWERS CHANGED", f"archived document {row.id}: the attached {ANSWERS_FILE} "
-                                                   f"hashes to {answers_sha}, the record says "
-                                                   f"{row.answers_sha256}"))
+    from .report.record import check_embedded
+
+    attached = _attached_record(data)
+    if attached is None:
+        findings.append(finding("NO RECORD", f"archived document {row.id}: neither record.json nor answers.json "
+                                             f"is attached"))
+    else:
+        name, content = attached
+        record_sha = sha256_hex(content)
+        # answers_sha256 is the hash of whichever record the document embeds (docs/record-format.md).
+        if record_sha != row.answers_sha256:
+            findings.append(finding("RECORD CHANGED", f"archived document {row.id}: the attached {name} hashes "
+                                                      f"to {record_sha}, the record says {row.answers_sha256}"))
+        if problem := check_embedded(name, content):
+            findings.append(finding("RECORD INVALID", f"archived document {row.id}: {problem}"))
     named = parse_reason(report.reason)
-    if report.reason is not None and (named is None or named[:2] != (row.assessment_id, row.revision)):
+    organisation_id = db.session.scalar(select(Assessment.organisation_id).where(Assessment.id == row.assessment_id))
+    if report.reason is not None and (
+            named is None or (named.assessment_id, named.revision) != (row.assessment_id, row.revision)
+            or named.organisation_id not in (None, organisation_id)):
         findings.append(finding("WRONG RECORD", f"archived document {row.id} belongs to assessment "
                                                 f"{row.assessment_id} revision {row.revision}, but its "
                                                 f"signature reason says: {report.reason}"))
@@ -160,13 +191,17 @@ def _check_document(row: ArchivedDocument, store, trust_roots: list) -> list[Fin
 #   * the bytes match the hash in the file name, and the PAdES seal is valid for the seal of the
 #     organisation that owns the assessment named in the signature's reason (not just any installed seal);
 #   * that assessment still exists at that revision, is still IN REVIEW and has no archived document;
-#   * the reason is word for word what sign_approval writes for it, and both the attached answers.json and
-#     the assessment's *current* answers hash to the sha256 in the reason: nothing changed since sealing;
+#   * the reason is word for word what sign_approval writes for it (in the format of the record it names),
+#     and the attached record and the record built from the assessment *as it is now* hash to the sha256 in
+#     the reason: nothing changed since sealing. For record.json the approval part (who, when, registration
+#     number, attestations) is taken from the attached record, since only the file knows it, and must name
+#     the signer and the meaning the seal names; everything else must be what the database gives now. For
+#     answers.json (documents sealed before record.json) the answers document is rebuilt as it was then;
 #   * the signer named in the signature is exactly one legal reviewer of that organisation who may approve
 #     it (not the author), and nothing blocks approval (DPO advice, data subjects' views: Art. 35(2), 35(9)).
 # Then it writes the same rows as sign_approval (signoff.record_approval), with the file's hash and
-# "completed_by" in the "signed" audit event. The registration number typed on the approval page is only
-# printed in the document, not in the seal's fields, so the event records it as unknown (None).
+# "completed_by" in the "signed" audit event. The registration number typed on the approval page is taken
+# from the attached record.json; documents with answers.json do not carry it, so the event records None.
 #
 # Anything else is moved, never deleted, to <archive>/quarantine/ with a note saying why; the assessment is
 # left as it is (in review, it can simply be approved again). A file that is merely *unproven* is not
@@ -199,6 +234,7 @@ class _Approval:
     meaning: str
     signed_at: object  # datetime
     certificate_subject: str
+    registration_number: str | None  # from the attached record.json; unknown (None) for answers.json
 
 
 def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
@@ -206,12 +242,12 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     from .answers import load_answers
     from .approval import approval_blockers, independence_problems
     from .archive import ArchiveError
-    from .models import Role, Status
     from .policy import can_approve
-    from .report.document import answers_document, canonical_json, sha256_hex
+    from .report.identity import sha256_hex
+    from .report.record import LEGACY_FILE, canonical_json, check_embedded, legacy_answers_document, record_document
     from .report.seal import SealError, load_certificate
     from .report.verification import verify_pdf
-    from .signoff import approval_meaning, approval_reason, seal_passphrase, seal_paths
+    from .signoff import approval_meaning, approval_reason, legacy_approval_reason, seal_passphrase, seal_paths
 
     try:
         data = store.read(relative_path)  # also checks the bytes against the hash in the file name
@@ -223,7 +259,7 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     named = parse_reason(report.reason)
     if named is None:
         raise _NotLinkable("the signature names no assessment and revision")
-    assessment_id, revision, answers_sha = named
+    assessment_id, revision, answers_sha = named.assessment_id, named.revision, named.sha256
     # Lock the row (PostgreSQL) so a concurrent approval or edit cannot slip in between check and write.
     assessment = db.session.scalars(select(Assessment).where(Assessment.id == assessment_id)
                                     .with_for_update()).first()
@@ -250,14 +286,29 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
         ArchivedDocument.assessment_id == assessment_id, ArchivedDocument.revision == revision)).first()
     if recorded is not None:
         raise refuse(f"{where} already has archived document {recorded.id} ({recorded.path})")
-    if _attached_answers_sha256(data) != answers_sha:
-        raise refuse(f"the attached {ANSWERS_FILE} is not the one the signature names")
+    if named.organisation_id not in (None, assessment.organisation_id):
+        raise refuse(f"the signature names organisation {named.organisation_id}, not the assessment's")
+    attached = _attached_record(data)
+    if attached is None or attached[0] != named.record_file or sha256_hex(attached[1]) != answers_sha:
+        raise refuse(f"the attached {named.record_file} is not the one the signature names")
+    if problem := check_embedded(*attached):
+        raise refuse(problem)
     answers = load_answers(assessment)
-    current_sha = sha256_hex(canonical_json(answers_document(assessment, answers)))
-    if current_sha != answers_sha:
-        raise refuse(f"the answers of {where} changed after the document was sealed")
     meaning = approval_meaning(assessment)
-    if report.reason != approval_reason(assessment, meaning, answers_sha):
+    registration_number = None
+    if named.record_file == LEGACY_FILE:
+        current = legacy_answers_document(assessment, answers)
+        expected_reason = legacy_approval_reason(assessment, meaning, answers_sha)
+    else:
+        approval = json.loads(attached[1].decode("utf-8"))["approval"] or {}
+        current = record_document(assessment, answers, approval=approval or None)
+        expected_reason = approval_reason(assessment, meaning, answers_sha)
+        registration_number = approval.get("registration_number")
+        if (approval.get("signer") or {}).get("name") != report.name or approval.get("meaning") != meaning:
+            raise refuse(f"the approval in the attached {named.record_file} is not the sealed one")
+    if sha256_hex(canonical_json(current)) != answers_sha:
+        raise refuse(f"the answers of {where} changed after the document was sealed")
+    if report.reason != expected_reason:
         raise refuse(f"the signature's reason is not the one an approval of {where} writes: {report.reason}")
     signers = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
                                                     User.role == Role.LEGAL, User.name == report.name)).all()
@@ -271,7 +322,7 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
     if blockers:
         raise refuse(f"approval of {where} is blocked: " + " ".join(b.message for b in blockers))
     return _Approval(assessment, signer, data, answers, answers_sha, meaning,
-                     own.signing_time, own.signer_subject or "")
+                     own.signing_time, own.signer_subject or "", registration_number)
 
 
 def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
@@ -300,7 +351,8 @@ def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
         result = record_approval(assessment, signer, stored=stored, answers=approval.answers,
                                  answers_sha256=approval.answers_sha256, meaning=approval.meaning,
                                  signed_at=approval.signed_at, certificate_subject=approval.certificate_subject,
-                                 registration_number=None, completed_by=COMPLETED_BY)
+                                 registration_number=approval.registration_number,
+                                 completed_by=COMPLETED_BY)
         db.session.commit()
     except DomainError:
         db.session.rollback()
@@ -316,8 +368,6 @@ def repair_orphan(relative_path: str, store, trust_roots: list) -> Finding:
 
 
 def _quarantine(relative_path: str, store, refusal: _NotLinkable) -> Finding:
-    import json
-
     from .archive import ArchiveError
     from .audit import record
     from .models import utcnow
@@ -374,8 +424,6 @@ INCOMPLETE = "INCOMPLETE"
 
 
 def _quarantine_incomplete(relative_path: str, store, seconds: float) -> Finding:
-    import json
-
     from .archive import ArchiveError
     from .models import utcnow
 
@@ -507,9 +555,10 @@ def archive_group() -> None:
 @with_appcontext
 def archive_verify_command(repair: bool) -> None:
     """Check every archived document: the file exists, its sha256 matches the record, its seal is valid
-    and its attached answers.json matches the record; list files no record refers to (ORPHANED) and
-    temporary files of writes that never finished (INCOMPLETE). Files written in the last
-    ARCHIVE_IN_FLIGHT_SECONDS (5 minutes) are in flight (an approval under way), not a problem.
+    and its attached record.json (answers.json in older documents) matches the record and its schema; list
+    files no record refers to (ORPHANED) and temporary files of writes that never finished (INCOMPLETE).
+    Files written in the last ARCHIVE_IN_FLIGHT_SECONDS (5 minutes) are in flight (an approval under way),
+    not a problem.
 
     Exits 1 when anything is (still) wrong. Without --repair it changes nothing.
     """

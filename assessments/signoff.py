@@ -28,8 +28,10 @@ from .archive import Archive, ArchiveError, StoredFile
 from .errors import Conflict, Failure, Forbidden, Invalid, Unavailable
 from .extensions import db
 from .models import ArchivedDocument, Assessment, Organisation, Signature, Status, User, utcnow
-from .report.document import SignatureInfo, answers_document, canonical_json, local_time, report_html, sha256_hex
+from .report.document import SignatureInfo, report_html
+from .report.identity import document_id, local_time, sha256_hex
 from .report.pdf import render_pdf
+from .report.record import RECORD_FILE, approval_part, canonical_json, record_document, validate
 from .report.seal import Seal, SealError, load_seal
 from .report.signing import SigningError, TimestampError, sign_pdf
 from .report.timestamps import timestamper_from_config
@@ -187,24 +189,27 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
         raise Unavailable(SEAL_MESSAGES.get(exc.code, SEAL_FALLBACK)) from exc
 
     answers = load_answers(assessment)
-    answers_json = canonical_json(answers_document(assessment, answers))
-    answers_sha = sha256_hex(answers_json)
     lang = assessment.language
     meaning = approval_meaning(assessment)
     with force_locale(lang):
         role = role_label(actor.role)
     info = SignatureInfo(signer_name=actor.name, signer_role=role, meaning=meaning, signed_at=utcnow(),
                          registration_number=registration_number or None, seal_subject=seal.subject_name)
-    html = report_html(assessment, answers, answers_sha256=answers_sha, signature=info)
-    rendered = render_pdf(html, answers_json=answers_json, title=assessment.title, lang=lang)
-    stamp_time = local_time(info.signed_at)
-    reason = approval_reason(assessment, meaning, answers_sha)
+    record = record_document(assessment, answers, approval=approval_part(
+        assessment, meaning=meaning, signer_name=actor.name, signer_role=role, signed_at=info.signed_at,
+        registration_number=info.registration_number, seal_subject=seal.subject_name))
+    validate(record)  # the published schema (docs/record.schema.json) is what is sealed
+    record_json = canonical_json(record)
+    record_sha = sha256_hex(record_json)
+    html = report_html(assessment, answers, record_sha256=record_sha, signature=info)
+    rendered = render_pdf(html, record_json=record_json, title=assessment.title, lang=lang)
+    reason = approval_reason(assessment, meaning, record_sha)
+    with force_locale(lang):
+        label = gettext("Electronic seal of %(organisation)s", organisation=assessment.organisation.name)
     try:
         signed = sign_pdf(
-            rendered.data, seal, box=rendered.signature_box,
-            stamp_lines=[meaning, f"{actor.name}, {role}", assessment.organisation.name,
-                         stamp_time.strftime("%Y-%m-%d %H:%M %Z")],
-            reason=reason, name=actor.name, location=assessment.organisation.name,
+            rendered.data, seal, box=rendered.signature_box, stamp_lines=stamp_lines(assessment, info),
+            reason=reason, name=actor.name, location=assessment.organisation.name, field_label=label,
             # With TSA_URL set, an RFC 3161 signature timestamp makes the seal PAdES B-T.
             timestamper=timestamper_from_config(current_app.config),
         )
@@ -226,14 +231,40 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                                "writable). Nothing was approved; the assessment is still in review.")) from exc
 
     # The file is durable (fsynced, renamed) before any row refers to it.
-    return record_approval(assessment, actor, stored=stored, answers=answers, answers_sha256=answers_sha,
+    return record_approval(assessment, actor, stored=stored, answers=answers, answers_sha256=record_sha,
                            meaning=meaning, signed_at=info.signed_at, certificate_subject=seal.subject_name,
                            registration_number=registration_number or None)
 
 
-def approval_reason(assessment: Assessment, meaning: str, answers_sha256: str) -> str:
-    """The signature's /Reason. It binds the seal to this record: id, revision and the hash of answers.json
-    (``integrity.parse_reason`` reads it back, e.g. to repair an approval interrupted after archiving)."""
+def stamp_lines(assessment: Assessment, info: SignatureInfo) -> list[str]:
+    """The visible seal, in the document's language: whose seal it is (the organisation's, which is the
+    cryptographic signer), what it means, who approved, when (Swedish time) and which document."""
+    with force_locale(assessment.language):
+        return [
+            gettext("Electronic seal: %(seal)s", seal=info.seal_subject),
+            info.meaning,
+            gettext("Approved by %(name)s (%(role)s)", name=info.signer_name, role=info.signer_role.lower()),
+            local_time(info.signed_at).strftime("%Y-%m-%d %H:%M %Z"),
+            gettext("Document %(id)s", id=document_id(assessment)),
+        ]
+
+
+# The signature's /Reason binds the seal to the record. Since record.json: in the document's language,
+# naming the document id and the SHA-256 of record.json; ``integrity.parse_reason`` reads this format and
+# the one before it (``legacy_approval_reason``), which archived documents still carry.
+REASON = _l("%(meaning)s: %(organisation)s, impact assessment %(document)s, SHA-256 of %(file)s %(sha256)s")
+
+
+def approval_reason(assessment: Assessment, meaning: str, record_sha256: str) -> str:
+    """The signature's /Reason (see ``REASON``)."""
+    with force_locale(assessment.language):
+        return str(REASON) % {
+            "organisation": assessment.organisation.name, "document": document_id(assessment),
+            "file": RECORD_FILE, "sha256": record_sha256, "meaning": meaning}
+
+
+def legacy_approval_reason(assessment: Assessment, meaning: str, answers_sha256: str) -> str:
+    """The /Reason of documents sealed with ``answers.json`` (English words, the database id)."""
     return (f"{meaning}: {assessment.organisation.name}, assessment {assessment.id} "
             f"revision {assessment.revision}, answers.json sha256 {answers_sha256}")
 

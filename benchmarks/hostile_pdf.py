@@ -99,7 +99,7 @@ def main() -> None:
             create_demo_organisations(tmp / "seals", "bench-password-123")
             db.session.commit()
         seal = load_seal(tmp / "seals" / "exempelkommun.p12")
-        rendered = render_pdf(report_html(), answers_json=b"{}", title="Bench", lang="sv")
+        rendered = render_pdf(report_html(), record_json=b"{}", title="Bench", lang="sv")
         report = sign_pdf(rendered.data, seal, box=rendered.signature_box, stamp_lines=["Bench"], reason="r",
                           name="n")
 

@@ -2,7 +2,7 @@
 
 The parent builds, in a temporary SQLite database, the municipality's demo answered for six platforms with
 long answers, extra risks and measures and a review (so the report reaches about 60 pages). A fresh child
-process then does what approval does to the document — HTML, PDF/A-3 with answers.json, PAdES seal, archive
+process then does what approval does to the document — HTML, PDF/A-3a with record.json, PAdES seal, archive
 write — and reports its peak resident set (VmHWM from /proc/self/status, which starts afresh at exec).
 Not ``getrusage().ru_maxrss``: Linux carries it over from the parent across fork and exec, so under
 ``make bench`` it reported the parent's 448 MB (the scale benchmark's data) for a child that peaked at 191 MB.
@@ -142,8 +142,10 @@ def run_render(tmp: Path, assessment_id: int) -> dict:
     from assessments.archive import Archive
     from assessments.extensions import db
     from assessments.models import Assessment
-    from assessments.report.document import answers_document, canonical_json, report_html, sha256_hex
+    from assessments.report.document import report_html
+    from assessments.report.identity import sha256_hex
     from assessments.report.pdf import render_pdf
+    from assessments.report.record import canonical_json, record_document
     from assessments.report.seal import load_seal
     from assessments.report.signing import sign_pdf
 
@@ -153,9 +155,9 @@ def run_render(tmp: Path, assessment_id: int) -> dict:
         before = status_kb("VmRSS")
         started = time.perf_counter()
         answers = load_answers(assessment)
-        answers_json = canonical_json(answers_document(assessment, answers))
-        html = report_html(assessment, answers, answers_sha256=sha256_hex(answers_json), signature=None)
-        rendered = render_pdf(html, answers_json=answers_json, title=assessment.title, lang=assessment.language)
+        answers_json = canonical_json(record_document(assessment, answers, approval=None))
+        html = report_html(assessment, answers, record_sha256=sha256_hex(answers_json), signature=None)
+        rendered = render_pdf(html, record_json=answers_json, title=assessment.title, lang=assessment.language)
         seal = load_seal(tmp / "seals" / f"{assessment.organisation.slug}.p12")
         signed = sign_pdf(rendered.data, seal, box=rendered.signature_box, stamp_lines=["Benchmark"],
                           reason="benchmark", name="Benchmark")

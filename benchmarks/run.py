@@ -59,12 +59,13 @@ def main() -> None:
     if "pdf" in chosen:
         result = pdf.measure(runs)
         lines += [
-            "## 1. PDF: render, seal and archive the municipality's demo (Exempelkommun, catalogue v2)",
+            f"## 1. PDF: render, certify and archive the municipality's demo ({result['demo']})",
             "",
             *pdf.summary(result),
             "",
-            "Bare WeasyPrint renders exactly the report HTML our pipeline renders, with the same safe URL fetcher",
-            "and PDF/A-3b output but without the embedded answers.json, the signature or the archive write.",
+            "Bare WeasyPrint renders exactly the report HTML our pipeline renders (soft hyphens included), with the",
+            "same safe URL fetcher and PDF/A-3a (tagged) output, but without building record.json and the HTML, the",
+            "embedded record, the XMP/PDF-UA finishing, the certification signature or the archive write.",
             "",
         ]
     if "http" in chosen:

@@ -52,6 +52,16 @@ def require_tool(name: str) -> str:
     return path
 
 
+def pdf_checker():
+    """The independent PDF/A and PDF/UA checker (``page-validation`` from PyPI, a port of veraPDF's rules)."""
+    try:
+        import page
+    except ImportError:
+        page = None
+    require(page is not None, "page-validation is not installed (pip install -e '.[test]')")
+    return page
+
+
 def pytest_configure(config) -> None:
     # The operators' variable: nothing in the test session may connect to what it names.
     os.environ.pop("DATABASE_URL", None)

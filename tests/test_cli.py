@@ -32,6 +32,8 @@ def test_demo_signs_and_verify_accepts_it_and_rejects_a_changed_byte(app, runner
     ok = runner.invoke(args=["verify", str(pdf)])
     assert ok.exit_code == 0, ok.output
     assert "Signature:  valid" in ok.output and "matches archived document" in ok.output
+    assert "Certified:  DocMDP level 1 (no changes permitted)" in ok.output
+    assert "Record:     record.json, SHA-256 " in ok.output and "follows docs/record.schema.json" in ok.output
 
     data = bytearray(pdf.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -51,7 +53,7 @@ def test_demo_pdf_passes_poppler_checks(app, runner, demo_orgs):
     meta = subprocess.run([require_tool("pdfinfo"), "-meta", pdf], capture_output=True, text=True).stdout
     assert 'pdfaid:part="3"' in meta or "<pdfaid:part>3</pdfaid:part>" in meta
     attached = subprocess.run([require_tool("pdfdetach"), "-list", pdf], capture_output=True, text=True).stdout
-    assert "answers.json" in attached
+    assert attached.splitlines() == ["1 embedded files", "1: record.json"]
     fonts = subprocess.run([require_tool("pdffonts"), pdf], capture_output=True, text=True).stdout
     rows = fonts.strip().splitlines()[2:]
     assert rows and all(" yes " in row for row in rows), fonts
@@ -63,3 +65,38 @@ def test_verify_rejects_a_file_that_is_not_a_pdf(app, runner, demo_orgs, tmp_pat
     result = runner.invoke(args=["verify", str(junk)])
     assert result.exit_code == 1
     assert "NOT valid" in result.output
+
+
+def test_verify_fails_a_sealed_report_with_an_appended_overlay(app, runner, demo_orgs, tmp_path):
+    """An incremental update that only whites out part of a page (e.g. the conclusion) after sealing: the
+    certification permits no changes, so verification fails and says why."""
+    from tests.report.test_signing import overlay
+
+    result = runner.invoke(args=["demo", "--name", latest_demo()])
+    pdf = Path(result.output.strip().splitlines()[-1])
+    changed = tmp_path / "overlay.pdf"
+    changed.write_bytes(overlay(pdf.read_bytes(), page_index=1))
+    checked = runner.invoke(args=["verify", str(changed)])
+    assert checked.exit_code == 1, checked.output
+    assert "Signature:  NOT valid" in checked.output
+    assert "Problem:    The document was changed after it was certified, and its certification permits no " \
+           "changes." in checked.output
+
+
+def test_verify_fails_a_sealed_document_whose_record_does_not_follow_the_schema(app, runner, demo_orgs, tmp_path):
+    from assessments.report.pdf import render_pdf
+    from assessments.report.signing import sign_pdf
+    from assessments.signoff import organisation_seal
+    from tests.factories import organisation
+
+    with app.app_context():
+        seal = organisation_seal(organisation("exempelkommun"))
+    rendered = render_pdf("<html lang='sv'><body><p>Rapport</p></body></html>",
+                          record_json=b'{"format": "konsekvens.record/1", "answers": "no"}', title="T", lang="sv")
+    path = tmp_path / "bad-record.pdf"
+    path.write_bytes(sign_pdf(rendered.data, seal, box=None, stamp_lines=[], reason="r", name="n"))
+    checked = runner.invoke(args=["verify", str(path)])
+    assert checked.exit_code == 1, checked.output
+    assert "Signature:  valid" in checked.output
+    assert "Record:     record.json, SHA-256 " in checked.output and "NOT valid: record.json does not follow " \
+           "the schema konsekvens.record/1" in checked.output

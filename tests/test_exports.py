@@ -91,7 +91,7 @@ def test_bundle_verifies_on_its_own(app, client, auth, signed_id):
     assert bundle.namelist() == list(exchange.BUNDLE_FILES)
     assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in bundle.infolist())
     assert bundle.testzip() is None
-    pdf, answers = bundle.read("signed.pdf"), bundle.read("answers.json")
+    pdf, answers = bundle.read("signed.pdf"), bundle.read("record.json")
 
     with app.app_context():
         row = db.session.scalars(select(ArchivedDocument).where(ArchivedDocument.assessment_id == signed_id)).one()
@@ -104,10 +104,13 @@ def test_bundle_verifies_on_its_own(app, client, auth, signed_id):
     certificate = load_certificate(Path(app.config["SEAL_DIR"]) / "exempelkommun.p12")
     report = verify_pdf(pdf, [certificate])
     assert report.valid, report.problems
-    # answers.json is byte for byte the record embedded in (and signed with) the PDF.
-    assert attached_files(pdf)["answers.json"] == answers
+    # record.json is byte for byte the record embedded in (and signed with) the PDF, and follows the schema.
+    assert attached_files(pdf)["record.json"] == answers
     assert sha256(answers) == answers_sha
     assert json.loads(answers)["assessment"]["id"] == signed_id
+    from assessments.report.record import validate
+
+    validate(json.loads(answers))
 
     trail = json.loads(bundle.read("audit-trail.json"))
     assert trail["format"] == "konsekvens.audit-trail/1"
@@ -142,8 +145,8 @@ def test_bundle_verifies_on_its_own(app, client, auth, signed_id):
     assert [json.loads(r[5]) for r in rows[1:]] == [e["details"] for e in events]
 
     text = bundle.read("verification.txt").decode("utf-8")
-    assert f"{document_sha}  signed.pdf" in text and f"{answers_sha}  answers.json" in text
-    assert "pdfsig signed.pdf" in text and "sha256sum signed.pdf answers.json" in text
+    assert f"{document_sha}  signed.pdf" in text and f"{answers_sha}  record.json" in text
+    assert "pdfsig signed.pdf" in text and "sha256sum signed.pdf record.json" in text
     assert org_name in text and str(signed_id) in text and signer in text
     assert "prev_hash" in text
     with app.app_context():

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from assessments import PROJECT_ROOT, create_app, workflow
 from assessments.extensions import db
 from assessments.models import ArchivedDocument, AuditEvent, Signature, Status
-from assessments.report.document import sha256_hex
+from assessments.report.identity import sha256_hex
 from assessments.signoff import archive, sign_approval
 from tests.answering import version_of
 from tests.conftest import DEMO_PASSWORD, require

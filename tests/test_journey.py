@@ -91,8 +91,9 @@ def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
     report = verify_pdf(pdf, [seal])
     assert report.valid, report.problems
     assert report.subfilter == "/ETSI.CAdES.detached"
-    assert str(assessment_id) in report.reason and document.answers_sha256 in report.reason
-    answers = attached_files(pdf)["answers.json"]
+    # The reason names the document id (KB-<organisation>-<assessment>-r<revision>) and record.json's hash.
+    assert f"-{assessment_id}-r1" in report.reason and document.answers_sha256 in report.reason
+    answers = attached_files(pdf)["record.json"]
     import json
 
     document_json = json.loads(answers)

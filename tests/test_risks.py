@@ -201,9 +201,9 @@ def test_the_report_contains_register_heat_maps_action_plan_and_conclusion(app, 
     add_risk(client, draft_id, title="Egen risk i rapporten")
     with app.app_context(), app.test_request_context():
         assessment = db.session.get(Assessment, draft_id)
-        html = report_html(assessment, load_answers(assessment), answers_sha256="0" * 64, signature=None)
-        pdf = render_pdf(html, answers_json=b"{}", title=assessment.title, lang="sv")
-    assert html.count("<svg") == 2
+        html = report_html(assessment, load_answers(assessment), record_sha256="0" * 64, signature=None)
+        pdf = render_pdf(html, record_json=b"{}", title=assessment.title, lang="sv")
+    assert html.count('<table class="heat"') == 2 and html.count('<table class="heat heat-small"') == 1
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).split())
     for part in ("Inneboende risk (före åtgärder)", "Restrisk (efter åtgärder)", "Egen risk i rapporten",
                  "Åtgärdsplan", "Slutsats", "Förhandssamråd med IMY", "Följs upp senast"):

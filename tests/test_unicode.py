@@ -177,7 +177,7 @@ def test_the_signed_pdf_keeps_the_text_and_lays_out_right_to_left(app, written, 
 
 def check_answers_json(pdf: bytes) -> None:
     assert PdfReader(io.BytesIO(pdf)).metadata.title == TITLE  # the document title (and XMP dc:title)
-    embedded = attached_files(pdf)["answers.json"]
+    embedded = attached_files(pdf)["record.json"]
     document = json.loads(embedded.decode("utf-8"))
     values = {(a["question"], a["platform"] or ""): a["value"] for a in document["answers"]}
     for _section, field, value in ANSWERS:

@@ -12,7 +12,7 @@ from werkzeug.test import encode_multipart
 
 from assessments.archive import Archive
 from assessments.extensions import db
-from assessments.models import ArchivedDocument, AuditEvent, Signature
+from assessments.models import ArchivedDocument, Assessment, AuditEvent, Signature
 from assessments.report import verification as checks
 from assessments.views.verification import PROBLEMS, translated_problem
 from tests.factories import organisation
@@ -82,8 +82,13 @@ def test_a_valid_archived_pdf_is_valid_and_matches_with_a_link(app, client, auth
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "The signature is valid for your organisation." in html and "Your organisation's (Exempelkommun)" in html
-    assert "Exempelkommun (e-sigill, demo)" in html  # who sealed it
-    assert f"assessment {row.assessment_id} revision {row.revision}" in html  # the signature's reason
+    assert "Exempelkommun (DEMO)" in html  # who sealed it
+    with app.app_context():
+        organisation_id = db.session.get(Assessment, row.assessment_id).organisation_id
+    # The signature's reason names the document id, in the document's language (Swedish for the demo).
+    assert f"konsekvensbedömning KB-{organisation_id}-{row.assessment_id}-r{row.revision}" in html
+    assert "Certified: no changes permitted after sealing" in html
+    assert "<code>record.json</code> – follows its published schema" in html
     assert row.sha256 in html
     assert "The document is exactly the signed document archived for this assessment." in html
     assert f'href="/assessments/{row.assessment_id}"' in html
@@ -234,10 +239,19 @@ def test_a_seal_no_organisation_has_installed_is_untrusted_and_named_as_none(app
 
     stranger = tmp_path / "stranger.p12"
     create_self_signed_seal(stranger, organisation_name="Exempelkommun")  # the same name, another key
-    rendered = render_pdf(report_html(5), answers_json=b"{}", title="t", lang="sv")
+    rendered = render_pdf(report_html(5), record_json=b"{}", title="t", lang="sv")
     data = sign_pdf(rendered.data, load_seal(stranger), box=None, stamp_lines=[], reason="r", name="n")
     auth.login("lasare@exempelkommun.example")
     client.get("/language/en")
     html = upload(client, data).get_data(as_text=True)
     assert "The signature is not valid." in html and "does not chain to a trusted seal" in html
     assert "No organisation's seal in this installation" in html
+
+
+def test_an_appended_overlay_is_not_valid_and_says_the_certification_forbids_it(app, client, auth, signed_pdf):
+    from tests.report.test_signing import overlay
+
+    auth.login("lasare@exempelkommun.example")
+    html = upload(client, overlay(signed_pdf.read_bytes(), page_index=1)).get_data(as_text=True)
+    assert "Dokumentet har ändrats efter att det certifierades, och certifieringen tillåter inga ändringar." in html
+    assert "Signaturen är giltig för din organisation." not in html and "Signaturen är inte giltig." in html

@@ -54,8 +54,8 @@ _REQUIREMENT_KEYS = {"key", "label", "ref"}
 _SCREENING_KEYS = {"criteria"}
 _CRITERION_KEYS = {"key", "label"}
 _SECTION_KEYS = {"key", "title", "intro", "questions"}
-_QUESTION_KEYS = {"key", "type", "text", "help", "refs", "tags", "required", "per_platform", "options",
-                  "show_if", "triggers", "warnings", "suggest"}
+_QUESTION_KEYS = {"key", "type", "text", "report_label", "help", "refs", "tags", "required", "per_platform",
+                  "options", "show_if", "triggers", "warnings", "suggest"}
 _OPTION_KEYS = {"value", "label"}
 _CONDITION_KEYS = ("equals", "any_of", "includes")
 _SHOW_IF_KEYS = {"question", *_CONDITION_KEYS}
@@ -327,6 +327,8 @@ class _Validator:
             raise self.fail(where, f"unknown type {qtype!r} (allowed: {', '.join(QUESTION_TYPES)})", mapping)
         text = self.text(mapping["text"], where, "text", mapping)
         help_text = self.text(mapping["help"], where, "help", mapping) if "help" in mapping else None
+        report_label = (self.text(mapping["report_label"], where, "report_label", mapping)
+                        if "report_label" in mapping else None)
         refs = self.string_list(mapping.get("refs", []), where, "refs", mapping)
         tags = self.string_list(mapping.get("tags", []), where, "tags", mapping, _TAG_RE, "[a-z0-9_]+")
         if self.requirements is not None:
@@ -352,7 +354,8 @@ class _Validator:
                 raise self.fail(where, f"the question {how}, but is shown only for a screening outcome "
                                 "(show_if: screening, directly or through the question it depends on); "
                                 "its answer cannot decide the outcome it depends on", mapping)
-        return Question(key=key, type=qtype, text=text, help=help_text, refs=refs, tags=tags,
+        return Question(key=key, type=qtype, text=text, report_label=report_label, help=help_text, refs=refs,
+                        tags=tags,
                         required=required, per_platform=per_platform, options=options, show_if=show_if,
                         section_key=section_key, triggers=triggers, warnings=warnings, suggest=suggest)
 

@@ -185,6 +185,7 @@ class Question:
     key: str
     type: str
     text: Text
+    report_label: Text | None = None  # a shorter wording for the signed report (FORMAT.md)
     help: Text | None = None
     refs: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -196,6 +197,10 @@ class Question:
     triggers: tuple[Trigger, ...] = ()
     warnings: tuple[Warning, ...] = ()
     suggest: str | None = None  # a field of FACT_FIELDS; only on per_platform questions
+
+    def report_text(self, lang: str | None) -> str:
+        """How the signed report names the question: its report label, else its text."""
+        return (self.report_label or self.text).get(lang)
 
     @property
     def is_multi(self) -> bool:

@@ -1,12 +1,17 @@
-"""What goes into the report: the answers as a versioned JSON document, and the HTML WeasyPrint renders."""
+"""What goes into the report: the HTML WeasyPrint renders (the record as JSON is ``record.py``).
+
+The report is written for the reader of the signed document (a case officer at IMY, the organisation's
+own auditors), not for the person filling in the questionnaire: questions and answers without help text,
+a summary of the decision on page 2, the document's language throughout (texts, citation style, labels of
+events), and one time zone, Europe/Stockholm, with its abbreviation shown.
+"""
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import render_template
 from flask_babel import force_locale
@@ -14,48 +19,95 @@ from flask_babel import lazy_gettext as _l
 
 from ..answers import AnswerKey, catalog_of, screening, visible_slots
 from ..models import Assessment, MeasureStatus, Treatment
+from .identity import document_id, local_time
 
-ANSWERS_FORMAT = "konsekvens.answers/1"
 MEASURE_STATUS_LABELS = {MeasureStatus.PLANNED: _l("Planned"), MeasureStatus.IN_PROGRESS: _l("In progress"),
                          MeasureStatus.DONE: _l("Done"), MeasureStatus.CANCELLED: _l("Cancelled")}
 TREATMENT_LABELS = {Treatment.REDUCE: _l("Reduce with measures"), Treatment.AVOID: _l("Avoid"),
                     Treatment.ACCEPT: _l("Accept")}
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+# Catalogue sections whose subject the report prints from the formal record instead (the DPO's advice and
+# the data subjects' views, Art. 35(2) and 35(9)), so that it is printed once.
+RECORDED_SECTIONS = frozenset({"consultation"})
+TOP_RISKS = 5
+
+# The audit trail's actions as the report names them (the trail itself keeps the stable keys).
+EVENT_LABELS = {
+    "created": _l("Assessment created"), "imported": _l("Imported from a file"),
+    "revision_created": _l("New revision started"), "answer_changed": _l("Answer changed"),
+    "submit_for_review": _l("Submitted for review"), "request_changes": _l("Sent back for changes"),
+    "approve": _l("Approved"), "signed": _l("Signed and archived"), "superseded": _l("Superseded"),
+    "risk_derived": _l("Risk proposed from the answers"), "risk_added": _l("Risk added"),
+    "risk_no_longer_applies": _l("Risk no longer applies"), "risk_reactivated": _l("Risk applies again"),
+    "risk_rating_changed": _l("Risk rating changed"), "risk_treatment_decided": _l("Treatment decided"),
+    "risk_treatment_withdrawn": _l("Treatment withdrawn"), "measure_saved": _l("Measure saved"),
+    "residual_risk_accepted": _l("Residual risk accepted"), "comment_added": _l("Review comment"),
+    "comment_resolved": _l("Review comment resolved"), "verdict_given": _l("Section verdict given"),
+    "dpo_advice_recorded": _l("DPO's advice recorded"),
+    "data_subject_views_recorded": _l("Data subjects' views recorded"),
+    "prior_consultation_recorded": _l("Prior consultation recorded"), "exported": _l("Exported"),
+    "document_downloaded": _l("Signed document downloaded"), "bundle_downloaded": _l("Inquiry bundle downloaded"),
+    "document_verified": _l("Document verified"), "archive_file_quarantined": _l("Archive file quarantined"),
+}
+
+# Soft hyphens (U+00AD) at the hyphenation points of long words, computed once per word with the
+# dictionaries WeasyPrint itself uses (pyphen): a narrow table cell then breaks "personuppgiftsansvaret"
+# as "personuppgifts-/ansvaret" instead of anywhere, at a fraction of the cost of CSS hyphens: auto over
+# the whole document (docs/benchmarks.md). Where no hyphenation point fits, overflow-wrap still breaks.
+SOFT_HYPHEN = "\u00ad"
+HYPHENATE_FROM = 9  # letters; shorter words always fit a cell
+_LONG_WORD = re.compile(rf"[^\W\d_]{{{HYPHENATE_FROM},}}")
+_DICTIONARIES = {"sv": "sv_SE", "en": "en_GB"}
 
 
-def answers_document(assessment: Assessment, answers: dict[AnswerKey, Any]) -> dict[str, Any]:
-    """The machine-readable record embedded in the PDF as answers.json (PDF/A-3 associated file)."""
-    catalog = catalog_of(assessment)
-    outcome = screening(assessment, answers)
-    items = []
-    for section in catalog.sections:
-        for slot in visible_slots(assessment, section, answers, outcome.level):
-            items.append({"section": section.key, "question": slot.question.key,
-                          "platform": slot.platform or None, "value": answers.get(slot.key)})
-    return {
-        "format": ANSWERS_FORMAT,
-        "assessment": {
-            "id": assessment.id,
-            "revision": assessment.revision,
-            "title": assessment.title,
-            "organisation": assessment.organisation.name,
-            "language": assessment.language,
-            "platforms": list(assessment.platforms),
-            "catalogue": {"id": catalog.id, "version": catalog.version},
-            "other_platform_name": assessment.other_platform_name,
-        },
-        "screening": {"outcome": outcome.level,
-                      "criteria": {t.criterion.key: list(t.questions) for t in outcome.triggered}},
-        "answers": items,
-    }
+@functools.lru_cache(maxsize=4)
+def _dictionary(lang: str):
+    import pyphen
+
+    return pyphen.Pyphen(lang=_DICTIONARIES.get(lang, "sv_SE"), left=3, right=3)
 
 
-def canonical_json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
+@functools.lru_cache(maxsize=65536)
+def _hyphenated_word(word: str, lang: str) -> str:
+    return _dictionary(lang).inserted(word, hyphen=SOFT_HYPHEN)
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+# A long run without spaces (an address, a path) gets zero-width spaces after its separators, so a cell can
+# break it there: the report's cells keep overflow-wrap: normal, since WeasyPrint 70's emergency breaking
+# (break-word, anywhere) splits a word at a soft hyphen without drawing the hyphen when the hyphen would not
+# fit on the line.
+_LONG_TOKEN = re.compile(r"\S{28,}")
+_SEPARATOR = re.compile(r"([/._?&=:;,@\\-])(?=\S)")
+
+
+def _breakable(token: re.Match) -> str:
+    return _SEPARATOR.sub("\\1\u200b", token.group(0))
+
+
+def hyphenate(text: Any, lang: str) -> str:
+    """``text`` with soft hyphens in its long words (see ``SOFT_HYPHEN``) and break points in long runs."""
+    if text is None:
+        return ""
+    text = _LONG_WORD.sub(lambda match: _hyphenated_word(match.group(0), lang), str(text))
+    return _LONG_TOKEN.sub(_breakable, text)
+
+
+def lines(text: Any, lang: str):
+    """Hyphenated text whose line breaks are kept as <br>. The report does not use white-space: pre-wrap
+    for written answers: WeasyPrint 70 then breaks some lines at a soft hyphen without drawing the hyphen
+    (tests/test_report.py checks every line of every demo)."""
+    from markupsafe import Markup, escape
+
+    return Markup("<br>").join(escape(" ".join(line.split(" "))) for line in hyphenate(text, lang).split("\n"))
+
+
+def brief(text: Any, limit: int = 420) -> str:
+    """``text`` cut at a word boundary to about ``limit`` characters, with an ellipsis: the summary page
+    quotes long answers briefly; the sections print them in full."""
+    text = " ".join(str(text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[:cut if cut > limit // 2 else limit].rstrip(" ,;:") + " …"
 
 
 RATING_FIELD_LABELS = {"inherent_likelihood": _l("inherent likelihood"), "inherent_severity": _l("inherent severity"),
@@ -79,46 +131,55 @@ class SignatureInfo:
     seal_subject: str
 
 
-def local_time(moment: datetime) -> datetime:
-    return moment.astimezone(LOCAL_TIME)
-
-
-def document_id(assessment: Assessment) -> str:
-    return f"KB-{assessment.organisation_id}-{assessment.id}-r{assessment.revision}"
-
-
-def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answers_sha256: str,
-                signature: SignatureInfo | None, status_label: str | None = None) -> str:
-    catalog = catalog_of(assessment)
-    lang = assessment.language
-    outcome = screening(assessment, answers)
+def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, record_sha256: str,
+                signature: SignatureInfo | None, status_label=None) -> str:
     from collections import Counter
 
     from sqlalchemy import select
 
     from .. import review
     from ..approval import attestations, decision_summary
+    from ..approval_authority import approval_authority
     from ..extensions import db
     from ..models import AuditEvent
     from ..prior_consultation import prior_consultation_of
     from ..risk import service as risk_service
-    from ..risk.presenter import present
+    from ..risk.matrix import LEVEL_ORDER, remains
+    from .citations import cite_all
+    from .record import RECORD_FILE
 
-    risks = risk_service.risks_of(assessment)
-    views = present(assessment, risks)
+    catalog = catalog_of(assessment)
+    lang = assessment.language
+    outcome = screening(assessment, answers)
+    summary = decision_summary(assessment)
+    views = summary.views
+    risks = [view.risk for view in views]
+    conclusion = summary.conclusion
     history = risk_service.rating_history(risks)
     trail = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id)
                                .order_by(AuditEvent.seq)).all()
     threads = [t for group in review.threads(assessment).values() for t in group]
+    stopped = {t.platform for t in conclusion.transfers_not_allowed}
+    remaining = [v for v in views if remains(v.risk, stopped)]
+    top_risks = sorted(remaining, key=lambda v: (-LEVEL_ORDER[v.residual_level],
+                                                 -v.risk.residual_likelihood * v.risk.residual_severity,
+                                                 v.risk.number))[:TOP_RISKS]
 
     def question_text(key: str) -> str:
         try:
-            return catalog.question(key).text.get(lang)
+            return catalog.question(key).report_text(lang)
         except KeyError:
             return key
 
+    def purpose() -> str | None:
+        for key in ("purposes", "purpose"):
+            value = answers.get((key, ""))
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
+
     with force_locale(lang):
-        attested = attestations(assessment, decision_summary(assessment)) if signature else None
+        attested = attestations(assessment, summary) if signature else None
         return render_template(
             "report/report.html",
             assessment=assessment,
@@ -126,27 +187,46 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, answer
             lang=lang,
             answers=answers,
             sections=[(section, visible_slots(assessment, section, answers, outcome.level))
-                      for section in catalog.sections],
+                      for section in catalog.sections if section.key not in RECORDED_SECTIONS],
             screening=outcome,
+            summary=summary,
             views=views,
+            top_risks=top_risks,
+            purpose=purpose(),
             measures=risk_service.measures_of(assessment),
             number_of={v.risk.id: v.number for v in views},
-            conclusion=risk_service.conclusion(assessment, risks, answers),
+            conclusion=conclusion,
             consultation=prior_consultation_of(assessment),
             measure_status_labels=MEASURE_STATUS_LABELS,
             treatment_labels={t.value: str(label) for t, label in TREATMENT_LABELS.items()},
             rating_notes={risk.id: latest_changes(history[risk.id]) for risk in risks},
             rating_field_labels={f: str(label) for f, label in RATING_FIELD_LABELS.items()},
             attestations=attested,
+            authority=approval_authority(assessment, answers),
             advice=review.dpo_advice_of(assessment),
             views_record=review.data_subject_views_of(assessment),
             verdicts=review.latest_verdicts(assessment),
             comment_threads=sorted(threads, key=lambda t: t.comment.created_at),
             question_text=question_text,
+            cite=lambda refs: cite_all(refs, lang),
+            hy=lambda text: hyphenate(text, lang),
+            brief=brief,
+            lines=lambda text: lines(text, lang),
+            local=lambda moment, fmt="%Y-%m-%d %H:%M %Z": local_time(as_utc(moment)).strftime(fmt),
             trail=trail,
-            trail_counts=sorted(Counter(e.action for e in trail).items()),
+            trail_counts=sorted(Counter(e.action for e in trail).items(),
+                                key=lambda item: str(EVENT_LABELS.get(item[0], item[0]))),
+            event_labels=EVENT_LABELS,
             signature=signature,
             signed_at_local=local_time(signature.signed_at) if signature else None,
-            answers_sha256=answers_sha256,
+            record_sha256=record_sha256,
+            record_file=RECORD_FILE,
             document_id=document_id(assessment),
+            **({"status_label": status_label} if status_label else {}),
         )
+
+
+def as_utc(moment: datetime) -> datetime:
+    from ..audit import as_utc as to_utc
+
+    return to_utc(moment)

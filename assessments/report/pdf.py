@@ -1,4 +1,20 @@
-"""Render the report HTML to an archival PDF (PDF/A-3b, ISO 19005-3) with WeasyPrint 70.
+"""Render the report HTML to an archival, accessible PDF with WeasyPrint 70: PDF/A-3a (ISO 19005-3, tagged)
+that also identifies itself as PDF/UA-1 (ISO 14289-1).
+
+Tagging and identification
+--------------------------
+WeasyPrint's ``pdf/a-3a`` variant writes the structure tree from the HTML (headings, paragraphs, lists,
+tables with their header cells, figures) and marks everything else as artifacts. :func:`_finish` then
+completes what the variant leaves out, right before the file is written:
+
+* the XMP packet uncompressed (ISO 19005-3 §6.6.2.1: no /Filter on the metadata stream) and carrying the
+  PDF/UA identification ``pdfuaid:part=1`` (ISO 14289-1 §5), declared as a PDF/A extension schema, since
+  it is not one of the predefined XMP schemas (ISO 19005-3 §6.6.2.3);
+* one ``/AF`` entry per embedded file: WeasyPrint lists each file twice, once from the name tree and once
+  from its file specification (ISO 19005-3 §6.8 asks for the association, not for a repetition);
+* no compressed stream whose data ends in a carriage return: the writer puts a line feed before
+  ``endstream``, and a CR LF there reads as the end-of-line marker, one byte short of /Length
+  (ISO 19005-3 §6.1.7.1). Such a stream (about one in 256) is written uncompressed instead.
 
 Resource loading
 ----------------
@@ -31,12 +47,14 @@ from __future__ import annotations
 import mimetypes
 import os
 import urllib.parse
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib import request
 
 import weasyprint
+from weasyprint.pdf.metadata import NS as XMP_NAMESPACES
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 __all__ = [
@@ -56,10 +74,13 @@ ASSET_SCHEME = "asset"
 ASSET_BASE_URL = f"{ASSET_SCHEME}:/"
 SIGNATURE_FIELD_ID = "signature-field"
 
-# PDF/A-3 (ISO 19005-3) is the first PDF/A part that allows embedding arbitrary files
-# (the answers as JSON); WeasyPrint drops non-PDF attachments for PDF/A-1/2 (docs/stack-notes.md).
-# Conformance level B only claims visual reproducibility, which is all we guarantee.
-PDF_VARIANT = "pdf/a-3b"
+# PDF/A-3 (ISO 19005-3) is the first PDF/A part that allows embedding arbitrary files (the record as
+# JSON); WeasyPrint drops non-PDF attachments for PDF/A-1/2. Conformance level A adds the logical
+# structure (tagged PDF) on top of level B's visual reproducibility: a public body publishing its
+# assessment must publish an accessible document (lag (2018:1937) om tillgänglighet till digital
+# offentlig service), and PDF/UA-1 is the standard for that.
+PDF_VARIANT = "pdf/a-3a"
+PDFUA_PART = 1
 
 # CSS px → PDF points: WeasyPrint lays out at 96 px per inch, PDF user space is 72/inch.
 PX_TO_PT = 0.75
@@ -220,15 +241,97 @@ def _find_signature_box(document) -> SignatureBox | None:
     return best[1] if best else None
 
 
-def render_pdf(html: str, *, answers_json: bytes, title: str, lang: str) -> RenderedPdf:
-    """Render ``html`` to PDF/A-3b with ``answers_json`` embedded as ``answers.json``.
+_RDF = XMP_NAMESPACES["rdf"]
+_PDFAEXT = {"pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/",
+            "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+            "pdfaProperty": "http://www.aiim.org/pdfa/ns/property#"}
+for _prefix, _uri in _PDFAEXT.items():
+    ElementTree.register_namespace(_prefix, _uri)
+
+
+def _pdfua_extension_schema(parent) -> None:
+    """Declare the PDF/UA identification schema as a PDF/A extension schema (ISO 19005-3 §6.6.2.3.2)."""
+    description = ElementTree.SubElement(parent, f"{{{_RDF}}}Description", {f"{{{_RDF}}}about": ""})
+    schemas = ElementTree.SubElement(description, f"{{{_PDFAEXT['pdfaExtension']}}}schemas")
+    bag = ElementTree.SubElement(schemas, f"{{{_RDF}}}Bag")
+    schema = ElementTree.SubElement(bag, f"{{{_RDF}}}li", {f"{{{_RDF}}}parseType": "Resource"})
+    for name, value in (("schema", "PDF/UA Universal Accessibility Schema"),
+                        ("namespaceURI", XMP_NAMESPACES["pdfuaid"]), ("prefix", "pdfuaid")):
+        ElementTree.SubElement(schema, f"{{{_PDFAEXT['pdfaSchema']}}}{name}").text = value
+    properties = ElementTree.SubElement(schema, f"{{{_PDFAEXT['pdfaSchema']}}}property")
+    seq = ElementTree.SubElement(properties, f"{{{_RDF}}}Seq")
+    item = ElementTree.SubElement(seq, f"{{{_RDF}}}li", {f"{{{_RDF}}}parseType": "Resource"})
+    for name, value in (("name", "part"), ("valueType", "Integer"), ("category", "internal"),
+                        ("description", "Indicates, which part of ISO 14289 standard is followed")):
+        ElementTree.SubElement(item, f"{{{_PDFAEXT['pdfaProperty']}}}{name}").text = value
+
+
+def xmp_packet(metadata) -> bytes:
+    """The document's XMP: WeasyPrint's PDF/A-3a description plus the PDF/UA-1 identification."""
+    rdf = ElementTree.fromstring(metadata.generate_rdf_metadata("a", 3, "A"))
+    _pdfua_extension_schema(rdf)
+    ElementTree.SubElement(rdf, f"{{{_RDF}}}Description", {
+        f"{{{_RDF}}}about": "", f"{{{XMP_NAMESPACES['pdfuaid']}}}part": str(PDFUA_PART)})
+    return (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+            b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + ElementTree.tostring(rdf, encoding="utf-8")
+            + b'</x:xmpmeta>\n<?xpacket end="r"?>')
+
+
+_UNAMBIGUOUS: dict[type, type] = {}
+
+
+def _unambiguous(cls: type) -> type:
+    """A subclass of the pydyf stream class ``cls`` that falls back to uncompressed data rather than
+    write compressed data ending in CR (module docstring)."""
+    if cls not in _UNAMBIGUOUS:
+        class Unambiguous(cls):
+            @property
+            def data(self):
+                data = super().data
+                if self.compress and data.endswith(b"\r\nendstream"):
+                    self.compress = False
+                    try:
+                        data = super().data
+                    finally:
+                        self.compress = True
+                return data
+
+        Unambiguous.__name__ = f"Unambiguous{cls.__name__}"
+        _UNAMBIGUOUS[cls] = Unambiguous
+    return _UNAMBIGUOUS[cls]
+
+
+def _finish(document, pdf) -> None:
+    """Complete WeasyPrint's PDF/A-3a output (module docstring): the XMP packet, one /AF entry per file.
+    (The tagged variant already sets /MarkInfo, /Lang and /DisplayDocTitle, ISO 14289-1 §7.1.)"""
+    import pydyf
+
+    catalog = pdf.catalog
+    if "AF" in catalog:
+        unique = []
+        for reference in catalog["AF"]:
+            if reference not in unique:
+                unique.append(reference)
+        catalog["AF"] = pydyf.Array(unique)
+    reference = catalog["Metadata"]  # b"<number> 0 R"
+    metadata = pdf.objects[int(bytes(reference).split()[0])]
+    metadata.stream = [xmp_packet(document.metadata)]
+    metadata.compress = False
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.compress:
+            obj.__class__ = _unambiguous(type(obj))
+
+
+def render_pdf(html: str, *, record_json: bytes, title: str, lang: str,
+               record_name: str = "record.json") -> RenderedPdf:
+    """Render ``html`` to PDF/A-3a (and PDF/UA-1) with ``record_json`` embedded as ``record_name``.
 
     ``title`` and ``lang`` override ``<title>`` and ``<html lang>`` so the PDF's /Title,
     XMP dc:title and catalog /Lang are always set (PDF/A-3 requires Info and XMP to
     agree; WeasyPrint writes both from the same metadata).
     """
-    if not isinstance(answers_json, bytes | bytearray):
-        raise PdfRenderError("answers_json must be bytes")
+    if not isinstance(record_json, bytes | bytearray):
+        raise PdfRenderError("record_json must be bytes")
     fetcher = SafeURLFetcher()
     now = datetime.now(UTC).replace(microsecond=0)
     try:
@@ -241,9 +344,9 @@ def render_pdf(html: str, *, answers_json: bytes, title: str, lang: str) -> Rend
         document.metadata.created = document.metadata.created or stamp
         document.metadata.modified = stamp
         attachment = weasyprint.Attachment(
-            string=bytes(answers_json),
-            name="answers.json",  # → /Subtype /application#2Fjson via the file name
-            description="Assessment answers (JSON)",
+            string=bytes(record_json),
+            name=record_name,  # → /Subtype /application#2Fjson via the file name
+            description="Assessment record (JSON)",
             # PDF/A-3 requires an AFRelationship on associated files; "Data" = the
             # information the visual document was rendered from (ISO 32000-2, 7.11.3).
             relationship="Data",
@@ -251,7 +354,7 @@ def render_pdf(html: str, *, answers_json: bytes, title: str, lang: str) -> Rend
             modified=now,
             url_fetcher=fetcher,
         )
-        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment])
+        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment], finisher=_finish)
     except Exception as exc:
         raise PdfRenderError(f"Could not render the report PDF: {exc}") from exc
     return RenderedPdf(

@@ -111,7 +111,8 @@ def create_self_signed_seal(
         raise ValueError("organisation_name must not be empty")
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
-    common_name = f"{organisation_name} (e-sigill, demo)"
+    # Language-neutral: the name is printed in Swedish and English reports alike.
+    common_name = f"{organisation_name} (DEMO)"
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),

@@ -10,9 +10,20 @@
   signature carries an RFC 3161 signature timestamp, making it PAdES B-T; a failing
   authority raises :class:`TimestampError`, so the caller can say so instead of
   "sealing failed".
+* A *certification* signature (ISO 32000-1 §12.8.2.2, DocMDP) with permission level 1, no changes
+  permitted: viewers and validators flag any later revision, also one that only draws on a page (an
+  overlay that whites out the conclusion), where an approval signature would only say "not the whole
+  document".  The seal's optional RFC 3161 signature timestamp sits inside the signature (PAdES B-T), so
+  no later document timestamp is needed; extending it to B-LTA would need level 2 instead.
 * The visible stamp is drawn with an embedded, subset DejaVu Sans (pyHanko's OpenType
   glyph accumulator).  pyHanko's default stamp uses a non-embedded Courier, which
-  violates PDF/A's "all fonts embedded" rule (ISO 19005-3 §6.2.11.4; docs/stack-notes.md).
+  violates PDF/A's "all fonts embedded" rule (ISO 19005-3 §6.2.11.4).  Its ToUnicode map is
+  written as single-code entries (ISO 32000-1 §9.10.3), so the stamp's text can be extracted.
+* Tagged PDF: the signature widget gets a human-readable field name (/TU) and is nested in a /Form
+  structure element at the end of the document's structure tree, where the stamp is on the page
+  (ISO 14289-1 §7.18.4, PDF/UA-1).
+* The document information dictionary and XMP packet are left as the renderer wrote them: they agree
+  (ISO 19005-3 §6.6.2.3), and pyHanko's rewrite would let the two producers disagree.
 """
 
 from __future__ import annotations
@@ -25,9 +36,10 @@ from typing import TYPE_CHECKING
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.scaleUpem import scale_upem
-from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
@@ -99,6 +111,41 @@ def _stamp_font_program(path: Path, text: str) -> bytes:
     return out.getvalue()
 
 
+class _StampGlyphs(GlyphAccumulator):
+    """pyHanko's accumulator with a ToUnicode CMap of ``bfchar`` entries only, at most 100 per block
+    (ISO 32000-1 §9.10.3 and the CMap syntax of Adobe Technical Note #5411): pyHanko 0.38 writes ranges
+    with arrays that independent checkers report as a malformed map."""
+
+    def _format_tounicode_cmap(self):
+        pairs = sorted(self._cid_to_unicode.items())
+        lines = []
+        for start in range(0, len(pairs), 100):
+            block = pairs[start:start + 100]
+            lines.append(f"{len(block)} beginbfchar")
+            lines += [f"<{cid:04X}> <{text.encode('utf-16be').hex().upper()}>" for cid, text in block]
+            lines.append("endbfchar")
+        program = ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+                   "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+                   "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+                   "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+                   + "\n".join(lines)
+                   + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n")
+        stream = generic.StreamObject(stream_data=program.encode("ascii"))
+        stream.compress()
+        return stream
+
+
+class _SealWriter(IncrementalPdfFileWriter):
+    """An incremental writer that leaves /Info and the XMP packet as they are (module docstring), and
+    writes no stream whose data ends in a carriage return (see ``unambiguous_streams``)."""
+
+    def _update_meta(self):  # pyHanko 0.38: called once, after the font subsets are written, before output
+        for obj in self.objects.values():
+            if isinstance(obj, generic.StreamObject) and "/Filter" in obj \
+                    and obj.encoded_data.endswith(b"\r"):
+                obj.strip_filters()
+
+
 class _StampFontFactory(FontEngineFactory):
     """Feeds pyHanko's ``GlyphAccumulator`` an in-memory, 1000-upem subset of the font.
 
@@ -114,7 +161,7 @@ class _StampFontFactory(FontEngineFactory):
     def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs:
             obj_stream = writer.prepare_object_stream()
-        return GlyphAccumulator(
+        return _StampGlyphs(
             writer=writer,
             font_handle=io.BytesIO(_stamp_font_program(self.font_path, self.text)),
             font_size=self.font_size,
@@ -141,6 +188,52 @@ def _stamp_style(font_path: Path, text: str) -> TextStampStyle:
     )
 
 
+def _field_reference(writer, field_name: str):
+    for reference in writer.root["/AcroForm"]["/Fields"]:
+        if str(reference.get_object().get("/T")) == field_name:
+            return reference
+    raise SigningError(f"The signature field {field_name} was not created.")
+
+
+def _tag_widget(writer, field_name: str, page_index: int, label: str) -> None:
+    """Nest the signature widget in a /Form structure element (ISO 14289-1 §7.18.4), appended to the
+    document element: the stamp is the last thing on the last page of a report. Untagged files are left
+    as they are."""
+    tree = writer.root.get("/StructTreeRoot")
+    if tree is None:
+        return
+    tree = tree.get_object()
+    widget_ref = _field_reference(writer, field_name)
+    widget = widget_ref.get_object()
+    page_ref = writer.find_page_for_modification(page_index)[0]
+    parent_tree = tree["/ParentTree"].get_object()
+    numbers = parent_tree["/Nums"]
+    key = int(tree.get("/ParentTreeNextKey", 0))
+    key = max([key] + [int(numbers[i]) + 1 for i in range(0, len(numbers), 2)])
+    kids = tree["/K"]
+    document_ref = kids.raw_get(0) if isinstance(kids, generic.ArrayObject) else tree.raw_get("/K")
+    document = document_ref.get_object()
+    form = generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/StructElem"),
+        pdf_name("/S"): pdf_name("/Form"),
+        pdf_name("/P"): document_ref,
+        pdf_name("/Pg"): page_ref,
+        pdf_name("/Alt"): generic.TextStringObject(label),
+        pdf_name("/K"): generic.DictionaryObject({
+            pdf_name("/Type"): pdf_name("/OBJR"), pdf_name("/Obj"): widget_ref, pdf_name("/Pg"): page_ref}),
+    })
+    form_ref = writer.add_object(form)
+    document["/K"].append(form_ref)
+    writer.mark_update(document_ref)
+    widget[pdf_name("/StructParent")] = generic.NumberObject(key)
+    writer.mark_update(widget_ref)
+    numbers.append(generic.NumberObject(key))
+    numbers.append(form_ref)
+    writer.update_container(parent_tree)
+    tree[pdf_name("/ParentTreeNextKey")] = generic.NumberObject(key + 1)
+    writer.update_container(tree)
+
+
 def sign_pdf(
     pdf: bytes,
     seal: Seal,
@@ -151,17 +244,20 @@ def sign_pdf(
     name: str,
     location: str | None = None,
     field_name: str = "Signature1",
+    field_label: str | None = None,
     timestamper=None,
 ) -> bytes:
-    """Return ``pdf`` with a PAdES signature by ``seal`` appended as an incremental update.
+    """Return ``pdf`` certified by ``seal`` with a PAdES signature in an incremental update.
 
     With ``box`` the signature is visible on ``box.page_index`` inside the rectangle,
-    showing ``stamp_lines``; without it the signature field is invisible.
+    showing ``stamp_lines``; without it the signature field is invisible. ``field_label``
+    is the field's human-readable name (/TU, read out by assistive technology).
     ``timestamper`` (a pyHanko ``TimeStamper``) adds a signature timestamp (PAdES B-T).
     """
     stamp_text = "\n".join(stamp_lines)
+    label = field_label or (stamp_lines[0] if stamp_lines else "Signature")
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        writer = _SealWriter(io.BytesIO(pdf))
         page_count = int(writer.root["/Pages"]["/Count"])
     except Exception as exc:
         raise SigningError(f"The document to seal is not a readable PDF: {exc}") from exc
@@ -179,13 +275,23 @@ def sign_pdf(
             on_page=box.page_index,
             # pyHanko annotates the box as int, but takes PDF user-space numbers (ISO 32000-1 §8.3.2.3).
             box=(round(box.x1, 2), round(box.y1, 2), round(box.x2, 2), round(box.y2, 2)),  # type: ignore[arg-type]
+            readable_field_name=label,
         )
         if not STAMP_FONT_PATH.is_file():
             raise SigningError(f"The stamp font {STAMP_FONT_PATH} is not installed.")
         stamp_style = _stamp_style(STAMP_FONT_PATH, stamp_text)
+        page_index = box.page_index
     else:
-        field_spec = fields.SigFieldSpec(sig_field_name=field_name)
+        field_spec = fields.SigFieldSpec(sig_field_name=field_name, readable_field_name=label)
         stamp_style = None
+        page_index = 0
+    try:
+        fields.append_signature_field(writer, field_spec)
+        _tag_widget(writer, field_name, page_index, label)
+    except SigningError:
+        raise
+    except Exception as exc:
+        raise SigningError(f"The signature field could not be added: {exc}") from exc
 
     metadata = signers.PdfSignatureMetadata(
         field_name=field_name,
@@ -194,13 +300,14 @@ def sign_pdf(
         name=name,
         location=location,
         md_algorithm="sha256",
+        certify=True,
+        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     pdf_signer = signers.PdfSigner(
         metadata,
         signer=seal.signer,
         timestamper=timestamper,
         stamp_style=stamp_style,
-        new_field_spec=field_spec,
     )
     try:
         output = pdf_signer.sign_pdf(

@@ -20,6 +20,7 @@ caller may give a CPU budget (``cpu_seconds``) for the rest.
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import signal
@@ -32,6 +33,7 @@ from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -41,7 +43,7 @@ __all__ = ["SignatureReport", "attached_files", "verify_pdf"]
 logger = logging.getLogger(__name__)
 # pyHanko logs every signature it cannot trust as a WARNING with a traceback; here that is an expected
 # outcome of checking an upload, reported in SignatureReport.problems, so only errors are let through.
-for _noisy in ("pyhanko.sign.validation", "pyhanko_certvalidator"):
+for _noisy in ("pyhanko.sign.validation", "pyhanko.sign.diff_analysis", "pyhanko_certvalidator"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 MAX_NAME_TREE_DEPTH = 16  # the embedded-files name tree of a report has depth 1
@@ -58,6 +60,8 @@ PROBLEM_MODIFIED = ("The document has been modified after it was signed: the sig
 PROBLEM_BAD_SIGNATURE = "The signature value is not cryptographically valid."
 PROBLEM_UNTRUSTED = "The signer is unknown: the signing certificate does not chain to a trusted seal."
 PROBLEM_NOT_WHOLE_FILE = "The signature does not cover the whole file: content was added after signing."
+PROBLEM_NOT_PERMITTED = ("The document was changed after it was certified, and its certification permits no "
+                         "changes.")
 PROBLEM_VALIDATION_FAILED = "The signature could not be validated: {detail}"
 PROBLEM_EARLIER_SIGNATURE = "An earlier signature ({field}) is not valid."
 # Refusals: the document is not built like a report this tool seals, so its signatures are not validated.
@@ -91,6 +95,9 @@ class SignatureReport:
     problems: tuple[str, ...]
     refused: bool = False  # not built like a sealed report, or too costly: the signatures were not validated
     signer_certificate: object | None = None  # the last signature's certificate (asn1crypto), to say whose seal
+    # DocMDP (ISO 32000-1 §12.8.2.2): the permission level of a certification signature, 1 = no changes;
+    # None for an approval signature (reports sealed before certification was introduced).
+    certification_level: int | None = None
 
 
 def _failed(*problems: str, **known) -> SignatureReport:
@@ -162,6 +169,9 @@ def _cpu_budget(seconds: float | None) -> Iterator[None]:
     def expire(_signum, _frame):
         raise _OverBudget
 
+    # A full garbage collection of what earlier work left (a rendered report's box tree is large) is not the
+    # upload's cost: collect before the timer starts, so it does not run, and expire, inside the budget.
+    gc.collect()
     previous = signal.signal(signal.SIGPROF, expire)
     signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
@@ -232,8 +242,15 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         except Exception:
             fields["signer_subject"] = None
         try:
+            level = embedded.docmdp_level
+        except Exception:
+            level = None
+        try:
             context = ValidationContext(trust_roots=list(trust_roots), allow_fetching=False)
-            status = validate_pdf_signature(embedded, context)
+            # A certification that permits no changes (DocMDP level 1) is broken by any later revision, so
+            # the revisions after it are not compared object by object: for a tagged report that comparison
+            # costs seconds, and it would only confirm what the coverage already shows.
+            status = validate_pdf_signature(embedded, context, skip_diff=level is MDPPerm.NO_CHANGES)
         except Exception as exc:
             logger.info("signature validation failed: %s", _short(exc))
             if is_last:
@@ -247,6 +264,11 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         crypto_valid = bool(status.valid)
         trusted = bool(status.trusted)
         whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        # Level 1: any revision after the signed one is a change the certification does not permit (ISO
+        # 32000-1 §12.8.2.2; the seal carries its timestamp inside, so no later timestamp update is expected).
+        # Other levels: pyHanko's comparison of the later revisions decides (docmdp_ok).
+        not_permitted = (level is MDPPerm.NO_CHANGES and not whole_file) or \
+            (level is not None and level is not MDPPerm.NO_CHANGES and status.docmdp_ok is False)
         if not is_last:
             if not (intact and crypto_valid and trusted):
                 problems.append(PROBLEM_EARLIER_SIGNATURE.format(field=embedded.field_name))
@@ -260,6 +282,8 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
             problems.append(PROBLEM_UNTRUSTED)
         if not whole_file:
             problems.append(PROBLEM_NOT_WHOLE_FILE)
+        if not_permitted:
+            problems.append(PROBLEM_NOT_PERMITTED)
         signing_time = None
         if status.timestamp_validity is not None:
             signing_time = status.timestamp_validity.timestamp
@@ -273,6 +297,7 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
             "signer_subject": _subject(status.signing_cert) or fields["signer_subject"],
             "signing_time": signing_time,
             "signer_certificate": status.signing_cert,
+            "certification_level": level.value if level is not None else None,
         }
 
     return SignatureReport(
@@ -287,6 +312,7 @@ def _verify(data: bytes, trust_roots: list, size: int) -> SignatureReport:
         name=report_fields.get("name"),
         problems=tuple(problems),
         signer_certificate=report_fields.get("signer_certificate"),
+        certification_level=report_fields.get("certification_level"),
     )
 
 

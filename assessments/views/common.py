@@ -16,7 +16,7 @@ from ..audit import as_utc
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..models import Assessment
-from ..report.document import local_time
+from ..report.identity import local_time
 
 logger = logging.getLogger(__name__)
 

@@ -43,6 +43,8 @@ PROBLEMS = {
                                  "seal."),
     checks.PROBLEM_NOT_WHOLE_FILE: _l("The signature does not cover the whole file: content was added after "
                                       "signing."),
+    checks.PROBLEM_NOT_PERMITTED: _l("The document was changed after it was certified, and its certification "
+                                     "permits no changes."),
     checks.PROBLEM_ENCRYPTED: _l("The document is encrypted; a report sealed by Konsekvens never is. It was not "
                                  "checked further."),
     checks.PROBLEM_TOO_COSTLY: _l("Checking the document took longer than allowed; a report sealed by Konsekvens "
@@ -110,6 +112,14 @@ class Result:
     @property
     def sealed_by(self):
         return self.check.sealed_by
+
+    @property
+    def record_name(self) -> str | None:
+        return self.check.record_name
+
+    @property
+    def record_problem(self) -> str | None:
+        return self.check.record_problem
 
     @property
     def own_seal(self) -> bool:

@@ -122,7 +122,7 @@ def rendered():
     from assessments.report.pdf import render_pdf
 
     return render_pdf(
-        report_html(), answers_json=ANSWERS_JSON, title="Konsekvensbedömning – Exempelby", lang="sv"
+        report_html(), record_json=ANSWERS_JSON, title="Konsekvensbedömning – Exempelby", lang="sv"
     )
 
 

@@ -27,8 +27,8 @@ def test_hostile_answers_are_printed_literally_and_nothing_is_fetched(app, demo_
                                                          Answer.question_key == "purposes")).one()
         row.value = "\n".join(HOSTILE)
         db.session.flush()
-        html = report_html(assessment, load_answers(assessment), answers_sha256="0" * 64, signature=None)
-        rendered = render_pdf(html, answers_json=b"{}", title=assessment.title, lang="sv")
+        html = report_html(assessment, load_answers(assessment), record_sha256="0" * 64, signature=None)
+        rendered = render_pdf(html, record_json=b"{}", title=assessment.title, lang="sv")
         db.session.rollback()
     assert "<img src=\"file:" not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
     assert rendered.fetcher_refused == ()  # escaped markup is text: nothing was even asked for

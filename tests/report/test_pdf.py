@@ -1,4 +1,4 @@
-"""render_pdf: PDF/A-3 structure, embedded answers, safe resource loading, signature box."""
+"""render_pdf: PDF/A-3a and PDF/UA-1 structure, the embedded record, safe resource loading, signature box."""
 from __future__ import annotations
 
 import io
@@ -39,7 +39,7 @@ BILINGUAL_HTML = """<!DOCTYPE html>
 
 @pytest.fixture(scope="module")
 def bilingual(tmp_path_factory):
-    result = render_pdf(BILINGUAL_HTML, answers_json=ANSWERS_JSON, title="DPIA – Åre kommun", lang="sv")
+    result = render_pdf(BILINGUAL_HTML, record_json=ANSWERS_JSON, title="DPIA – Åre kommun", lang="sv")
     path = tmp_path_factory.mktemp("bilingual") / "report.pdf"
     path.write_bytes(result.data)
     return result, path
@@ -72,18 +72,36 @@ def test_pdfa3_metadata(bilingual):
     assert result.page_count == len(reader.pages) == 1
 
 
-def test_answers_attached_and_round_trip(bilingual, tmp_path):
+def test_record_attached_once_and_round_trip(bilingual, tmp_path):
     result, path = bilingual
     listing = run_tool("pdfdetach", "-list", path)
-    assert "answers.json" in listing
+    assert listing.splitlines() == ["1 embedded files", "1: record.json"]
     run_tool("pdfdetach", "-saveall", "-o", tmp_path, path)
-    assert (tmp_path / "answers.json").read_bytes() == ANSWERS_JSON
-    assert attached_files(result.data) == {"answers.json": ANSWERS_JSON}
-    # PDF/A-3 associated file: referenced from the catalogue's /AF with a relationship.
+    assert (tmp_path / "record.json").read_bytes() == ANSWERS_JSON
+    assert attached_files(result.data) == {"record.json": ANSWERS_JSON}
+    # PDF/A-3 associated file: referenced once from the catalogue's /AF with a relationship (ISO 19005-3 §6.8).
     reader = pypdf.PdfReader(io.BytesIO(result.data))
-    filespec = reader.trailer["/Root"]["/AF"][0].get_object()
+    associated = reader.trailer["/Root"]["/AF"]
+    assert len(associated) == 1
+    filespec = associated[0].get_object()
     assert filespec["/AFRelationship"] == "/Data"
     assert filespec["/EF"]["/F"].get_object()["/Subtype"] == "/application/json"
+
+
+def test_tagged_with_pdfua_identification_and_title_shown(bilingual):
+    result, path = bilingual
+    assert re.search(r"^Tagged:\s+yes$", run_tool("pdfinfo", path), re.M)
+    meta = run_tool("pdfinfo", "-meta", path)
+    assert re.search(r'pdfaid:conformance(="|>)A', meta) and re.search(r'pdfuaid:part(="|>)1', meta)
+    reader = pypdf.PdfReader(io.BytesIO(result.data))
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 (pypdf BooleanObject)
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+    assert "/StructTreeRoot" in root
+    # ISO 19005-3 §6.6.2.1: the XMP stream is not compressed; Info and XMP name the same producer.
+    metadata = root["/Metadata"].get_object()
+    assert "/Filter" not in metadata
+    assert f'pdf:Producer="{reader.metadata.producer}"' in metadata.get_data().decode()
 
 
 def test_all_fonts_embedded(bilingual):
@@ -114,7 +132,7 @@ def test_hostile_references_refused(tmp_path):
 <img src="asset://evil.example/report.css" alt="">
 <img src="ftp://example.com/x.png" alt="">
 </body></html>"""
-    result = render_pdf(html, answers_json=b"{}", title="Elak", lang="sv")
+    result = render_pdf(html, record_json=b"{}", title="Elak", lang="sv")
     refused = set(result.fetcher_refused)
     for url in (
         "file:///etc/passwd",
@@ -134,7 +152,7 @@ def test_hostile_references_refused(tmp_path):
         hostname = handle.read().strip()
     if len(hostname) >= 6:
         assert hostname not in everything
-    assert attached_files(result.data) == {"answers.json": b"{}"}
+    assert attached_files(result.data) == {"record.json": b"{}"}
     assert "Innehåll" in pypdf.PdfReader(io.BytesIO(result.data)).pages[0].extract_text()
 
 
@@ -179,7 +197,7 @@ def test_report_css_asset_is_fetched():
     if not (ASSETS_DIR / "report.css").is_file():
         pytest.fail("assessments/report/assets/report.css is missing")
     html = report_html(3)  # links href="report.css", relative to the asset: base URL
-    result = render_pdf(html, answers_json=b"{}", title="T", lang="sv")
+    result = render_pdf(html, record_json=b"{}", title="T", lang="sv")
     assert result.fetcher_refused == ()
 
 
@@ -194,7 +212,7 @@ def test_relative_urls_inside_assets(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(pdf_module, "ASSETS_DIR", assets)
     html = '<html lang="sv"><head><title>T</title><link rel="stylesheet" href="print.css"></head><body><p>Hej på dig</p></body></html>'
-    result = render_pdf(html, answers_json=b"{}", title="T", lang="sv")
+    result = render_pdf(html, record_json=b"{}", title="T", lang="sv")
     assert result.fetcher_refused == ()
     path = tmp_path / "out.pdf"
     path.write_bytes(result.data)
@@ -219,7 +237,7 @@ def test_signature_box_matches_drawn_pixels(tmp_path):
     html = report_html(60).replace(
         'style="height:30mm;width:80mm"', 'style="height:30mm;width:80mm;margin-left:40mm;background:#ff0000"'
     )
-    result = render_pdf(html, answers_json=b"{}", title="T", lang="sv")
+    result = render_pdf(html, record_json=b"{}", title="T", lang="sv")
     box = result.signature_box
     path = tmp_path / "red.pdf"
     path.write_bytes(result.data)
@@ -238,11 +256,33 @@ def test_signature_box_matches_drawn_pixels(tmp_path):
 
 
 def test_no_signature_field():
-    result = render_pdf(report_html(2, signature_field=False), answers_json=b"{}", title="T", lang="en")
+    result = render_pdf(report_html(2, signature_field=False), record_json=b"{}", title="T", lang="en")
     assert result.signature_box is None
     assert pypdf.PdfReader(io.BytesIO(result.data)).trailer["/Root"]["/Lang"] == "en"
 
 
-def test_answers_must_be_bytes():
+def test_record_must_be_bytes():
     with pytest.raises(PdfRenderError):
-        render_pdf("<p>x</p>", answers_json="{}", title="T", lang="sv")  # type: ignore[arg-type]
+        render_pdf("<p>x</p>", record_json="{}", title="T", lang="sv")  # type: ignore[arg-type]
+
+
+def test_a_stream_whose_compressed_data_ends_in_cr_is_written_uncompressed():
+    """Compressed data ending in CR reads as CR LF before endstream, one byte short of /Length
+    (ISO 19005-3 §6.1.7.1): about one stream in 256, so a report of hundreds of streams meets it."""
+    import zlib
+
+    import pydyf
+
+    from assessments.report.pdf import _unambiguous
+
+    # zlib data ends with the Adler-32 of the content, whose last byte moves by 123 per "q\n" (all of 0–255).
+    content = next(b"q\n" * n + b"Q" for n in range(1, 1000) if zlib.compress(b"q\n" * n + b"Q", 9).endswith(b"\r"))
+    stream = pydyf.Stream([content], compress=True)
+    assert stream.data.endswith(b"\r\nendstream")  # what pydyf writes by itself
+    stream.__class__ = _unambiguous(pydyf.Stream)
+    data = stream.data
+    assert b"/FlateDecode" not in data and data.endswith(content + b"\nendstream")
+    assert re.search(rb"/Length (\d+)", data).group(1) == str(len(content)).encode()
+    normal = pydyf.Stream([b"q Q"], compress=True)
+    normal.__class__ = _unambiguous(pydyf.Stream)
+    assert b"/FlateDecode" in normal.data  # everything else stays compressed

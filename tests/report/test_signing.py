@@ -26,6 +26,7 @@ from assessments.report.verification import (
     PROBLEM_MODIFIED,
     PROBLEM_NO_SIGNATURE,
     PROBLEM_NOT_PDF,
+    PROBLEM_NOT_PERMITTED,
     PROBLEM_NOT_WHOLE_FILE,
     PROBLEM_UNTRUSTED,
     attached_files,
@@ -47,9 +48,9 @@ def signed_path(signed, tmp_path_factory):
 
 def test_seal_certificate_profile(seal, seal_files):
     cert = seal.certificate
-    assert seal.subject_name == "Exempelby kommun (e-sigill, demo)"
+    assert seal.subject_name == "Exempelby kommun (DEMO)"
     assert cert.subject.native == {
-        "common_name": "Exempelby kommun (e-sigill, demo)",
+        "common_name": "Exempelby kommun (DEMO)",
         "organization_name": "Exempelby kommun",
         "country_name": "SE",
     }
@@ -149,7 +150,7 @@ def test_signed_report_verifies(signed, seal):
     assert report.problems == ()
     assert report.valid and report.intact and report.trusted and report.covers_whole_file
     assert report.subfilter == "/ETSI.CAdES.detached"
-    assert report.signer_subject == "Exempelby kommun (e-sigill, demo)"
+    assert report.signer_subject == "Exempelby kommun (DEMO)"
     assert report.reason == "Granskad och godkänd"
     assert report.name == "Åsa Öberg"
     assert report.signing_time is not None
@@ -172,7 +173,95 @@ def test_signed_file_stays_pdfa(signed_path, rendered):
     assert "No syntax or stream encoding errors" in run_tool("qpdf", "--check", signed_path)
     # Incremental update: the unsigned PDF/A is a byte-exact prefix of the sealed file.
     assert signed_path.read_bytes().startswith(rendered.data)
-    assert attached_files(signed_path.read_bytes()) == {"answers.json": ANSWERS_JSON}
+    assert attached_files(signed_path.read_bytes()) == {"record.json": ANSWERS_JSON}
+
+
+def test_the_seal_is_a_certification_that_permits_no_changes(signed, seal):
+    """DocMDP (ISO 32000-1 §12.8.2.2) level 1: read by pyHanko from the signature's reference dictionary."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.fields import MDPPerm
+
+    embedded = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
+    assert embedded.docmdp_level is MDPPerm.NO_CHANGES
+    assert verify_pdf(signed, [seal.certificate]).certification_level == 1
+
+
+def overlay(data: bytes, page_index: int = 0) -> bytes:
+    """What an attacker appends: an incremental update drawing a white box over a page (and nothing else)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    patch = writer.add_object(generic.StreamObject(stream_data=b"q 1 1 1 rg 40 300 400 200 re f Q"))
+    writer.add_stream_to_page(page_index, patch)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_an_appended_overlay_breaks_the_certification(signed, seal, tmp_path):
+    changed = overlay(signed)
+    report = verify_pdf(changed, [seal.certificate])
+    assert not report.valid
+    assert PROBLEM_NOT_PERMITTED in report.problems and PROBLEM_NOT_WHOLE_FILE in report.problems
+    # pyHanko's own validator, on its own: the modification is not one the certification permits.
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    status = validate_pdf_signature(PdfFileReader(io.BytesIO(changed)).embedded_signatures[0],
+                                    ValidationContext(trust_roots=[seal.certificate], allow_fetching=False))
+    assert status.docmdp_ok is False and status.bottom_line is False
+    path = tmp_path / "overlay.pdf"
+    path.write_bytes(changed)
+    assert "Not total document signed" in run_tool("pdfsig", path)
+
+
+def _to_unicode_map(font) -> dict[int, str]:
+    text = font["/ToUnicode"].get_object().get_data().decode("ascii")
+    mapping = {}
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
+        for code, target in re.findall(r"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]+)>", block):
+            mapping[int(code, 16)] = bytes.fromhex(target).decode("utf-16-be")
+    return mapping
+
+
+def test_the_stamp_text_reads_back_through_its_font_s_to_unicode_map(signed):
+    """Every glyph the stamp draws maps to the character it shows (ISO 32000-1 §9.10.3), so the seal's text
+    can be extracted and read out."""
+    reader = pypdf.PdfReader(io.BytesIO(signed))
+    widget = next(a.get_object() for page in reader.pages for a in page.get("/Annots", [])
+                  if a.get_object().get("/FT") == "/Sig")
+    drawn = []
+
+    def walk(xobject):
+        resources = xobject.get("/Resources", {})
+        fonts = {name: font.get_object() for name, font in resources.get("/Font", {}).items()}
+        content = xobject.get_data().decode("latin-1")
+        for font in fonts.values():
+            mapping = _to_unicode_map(font)
+            for run in re.findall(r"<([0-9A-Fa-f]+)>\s*Tj|\[(.*?)\]\s*TJ", content, re.S):
+                hexes = re.findall(r"<([0-9A-Fa-f]+)>", run[1]) if run[1] else [run[0]]
+                drawn.append("".join(mapping[int(h[i:i + 4], 16)] for h in hexes for i in range(0, len(h), 4)))
+        for inner in resources.get("/XObject", {}).values():
+            walk(inner.get_object())
+
+    walk(widget["/AP"]["/N"].get_object())
+    assert drawn == STAMP_LINES
+
+
+def test_the_signed_file_is_pdfa3a_and_pdfua1_for_an_independent_checker(signed):
+    from tests.conftest import pdf_checker
+
+    page = pdf_checker()
+    for profile in ("3a", "ua1"):
+        report = page.validate_pdf_bytes(signed, profile=profile)
+        assert [(f.rule_id, f.message) for f in report.failures] == [], profile
+        assert report.is_compliant and report.rules.passed > 0
+
+
+def test_info_and_xmp_agree_after_sealing(signed):
+    reader = pypdf.PdfReader(io.BytesIO(signed))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert reader.metadata.producer and f'pdf:Producer="{reader.metadata.producer}"' in xmp
+    assert "pyHanko" not in reader.metadata.producer  # the seal's update leaves /Info and XMP alone
 
 
 def test_stamp_is_visible_where_the_box_is(signed, signed_path, rendered):
@@ -304,7 +393,7 @@ def test_render_and_sign_a_five_page_report(seal):
     """Smoke test of the whole chain on a ~5-page report, as the app does at sign time."""
     from assessments.report.pdf import render_pdf
 
-    rendered = render_pdf(report_html(170), answers_json=ANSWERS_JSON, title="T", lang="sv")
+    rendered = render_pdf(report_html(170), record_json=ANSWERS_JSON, title="T", lang="sv")
     assert 4 <= rendered.page_count <= 7
     out = sign_pdf(
         rendered.data, seal, box=rendered.signature_box, stamp_lines=STAMP_LINES, reason="r", name="n"
