@@ -7,8 +7,10 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
+from . import i18n
 from .config import configure
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .i18n import LANGUAGES
 from .logs import configure_logging
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +78,6 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
-LANGUAGES = ("sv", "en")
-
 
 def select_locale() -> str:
     """Swedish first: the user's explicit choice, then their profile, else Swedish."""
@@ -100,8 +100,6 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
-    from . import i18n
-
     i18n.install(app)  # the same _() in templates, without Flask-Babel's per-call lookups
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -27,7 +28,7 @@ from .extensions import db
 from .models import Answer, Assessment, AuditEvent, DpoAdvice, Measure, ReviewComment, Treatment, User, Verdict
 from .review import data_subject_views_of, dpo_advice_of, latest_verdicts
 from .risk import service as risk_service
-from .risk.matrix import Conclusion
+from .risk.matrix import LEVEL_LABELS, Conclusion
 from .risk.presenter import RiskView, present
 
 # Audit actions by which someone changes what is approved: answers, risks and their ratings, measures.
@@ -228,10 +229,6 @@ class Attestations:
 
 def attestations(assessment: Assessment, summary: DecisionSummary) -> Attestations:
     """In the current locale (the sign page's, or the report's under ``force_locale``)."""
-    from flask_babel import gettext, ngettext
-
-    from .risk.matrix import LEVEL_LABELS
-
     lang = assessment.language
     platforms = ", ".join(assessment.platform_name(p, lang) for p in assessment.platforms)
     conclusion = summary.conclusion

@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from .archive import sha256_file
+from .archive import Archive, ArchiveError, sha256_file
 from .extensions import db
+from .models import ArchivedDocument
+from .signoff import archive
 
 FORMAT = "konsekvens.backup/1"
 MANIFEST = "manifest.json"
@@ -111,8 +113,6 @@ def _decode(column, value: Any) -> Any:
     if isinstance(kind, Numeric) and kind.asdecimal:
         return decimal.Decimal(value)
     if isinstance(kind, Interval):
-        from datetime import timedelta
-
         return timedelta(seconds=value)
     return value
 
@@ -196,10 +196,6 @@ class Summary:
 
 def create_backup(target: Path) -> Summary:
     """Write a backup of the database and the archive to ``target`` (which must not exist or be empty)."""
-    from .archive import ArchiveError
-    from .models import ArchivedDocument
-    from .signoff import archive
-
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} already exists and is not an empty directory; choose a new directory "
@@ -348,10 +344,6 @@ def _reset_sequences(conn: Connection) -> None:
 
 def restore_backup(source: Path) -> Summary:
     """Restore ``source`` into the configured (migrated, empty) database and (empty) archive directory."""
-    from .archive import Archive, ArchiveError
-    from .models import ArchivedDocument
-    from .signoff import archive
-
     source = Path(source)
     manifest = read_manifest(source)
     tables = {t.name: t for t in _tables()}

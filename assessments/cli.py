@@ -11,8 +11,16 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from . import audit, integrity, workflow
+from .demo import create_demo_assessment, create_demo_organisations, demo_names
+from .errors import DomainError
 from .extensions import db
 from .models import ArchivedDocument, Organisation, Role, User
+from .passwords import policy_problem
+from .report.identity import sha256_hex
+from .report.record import check_embedded, embedded_record
+from .report.verification import attached_files, verify_pdf
+from .signoff import archive, sign_approval, trusted_seal_certificates
 
 
 def register(app: Flask) -> None:
@@ -20,7 +28,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(user_group)
-    from . import integrity
 
     integrity.register(app)
 
@@ -29,8 +36,6 @@ def register(app: Flask) -> None:
 @with_appcontext
 def init_command() -> None:
     """Apply migrations and create the demo organisations, users and seals (safe to run twice)."""
-    from .demo import create_demo_organisations
-
     upgrade()
     try:
         with force_locale("en"):
@@ -57,11 +62,6 @@ def init_command() -> None:
               help="Demo assessment file (e.g. exempelkommun-2); default: every demo of the latest catalogue.")
 def demo_command(names: tuple[str, ...]) -> None:
     """Take demo assessments through every state to signed, archived PDFs; print each file's path."""
-    from . import workflow
-    from .demo import create_demo_assessment, demo_names
-    from .errors import DomainError
-    from .signoff import archive, sign_approval
-
     if db.session.scalar(select(func.count()).select_from(Organisation)) == 0:
         click.echo("No organisations yet: run `flask --app app init` first.", err=True)
         sys.exit(1)
@@ -92,11 +92,6 @@ def demo_command(names: tuple[str, ...]) -> None:
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(pdf: Path) -> None:
     """Check a PDF's signature and whether it matches an archived record. Exits 1 when it does not."""
-    from .report.identity import sha256_hex
-    from .report.record import check_embedded, embedded_record
-    from .report.verification import attached_files, verify_pdf
-    from .signoff import trusted_seal_certificates
-
     data = pdf.read_bytes()
     report = verify_pdf(data, trusted_seal_certificates())
     embedded = embedded_record(attached_files(data))
@@ -149,7 +144,6 @@ def find_user(email: str) -> User:
 def prompt_new_password(user: User) -> str:
     """Asked twice, never taken from the command line (it would stay in the shell's history)."""
     password = click.prompt("New password", hide_input=True, confirmation_prompt="Repeat the new password")
-    from .passwords import policy_problem
 
     with force_locale("en"):
         problem = policy_problem(password, email=user.email, name=user.name,
@@ -167,8 +161,6 @@ def prompt_new_password(user: User) -> str:
 @click.option("--language", default="sv", type=click.Choice(["sv", "en"]), show_default=True)
 def create_user_command(email: str, name: str, role: str, slug: str, language: str) -> None:
     """Create a user in an organisation; the password is asked for twice."""
-    from . import audit
-
     email = email.strip()
     org = db.session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
     if org is None:
@@ -189,8 +181,6 @@ def create_user_command(email: str, name: str, role: str, slug: str, language: s
 @click.argument("email")
 def set_password_command(email: str) -> None:
     """Set a user's password (asked twice) and end all of their sessions."""
-    from . import audit
-
     user = find_user(email)
     user.set_password(prompt_new_password(user))
     audit.record(user.organisation_id, "password_set", email=user.email)
@@ -202,8 +192,6 @@ def set_password_command(email: str) -> None:
 @click.argument("email")
 def deactivate_command(email: str) -> None:
     """Stop a user from logging in and end all of their sessions (nothing they wrote is removed)."""
-    from . import audit
-
     user = find_user(email)
     user.deactivate()
     audit.record(user.organisation_id, "user_deactivated", email=user.email)

@@ -76,7 +76,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         LOG_FORMAT="text",
         LOG_LEVEL="INFO",
         # `archive verify` takes an unreferenced file younger than this for one an approval on some node is
-        # still writing or committing (integrity.py, "files in flight"); an approval takes seconds.
+        # still writing or committing (integrity/archive_check.py, "files in flight"); an approval takes seconds.
         ARCHIVE_IN_FLIGHT_SECONDS=5 * 60,
     )
     if test_config is None:

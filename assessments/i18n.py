@@ -16,6 +16,9 @@ from flask_babel import get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
+# The languages of the interface and of an assessment (its report and record); Swedish first.
+LANGUAGES = ("sv", "en")
+
 _MEMO = "konsekvens_translations"
 
 

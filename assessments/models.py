@@ -9,11 +9,13 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .catalog import platform_label
 from .extensions import db
 
 if TYPE_CHECKING:  # Flask-SQLAlchemy builds db.Model at run time; for the type checker it is the declarative base
@@ -77,8 +79,6 @@ class User(UserMixin, Model):
     def set_password(self, password: str) -> None:
         """Store the new password's hash and end every session (callers check ``passwords.policy_problem``
         first). Whoever changes their own password logs the current session in again."""
-        from flask import current_app
-
         # scrypt by default; the tests configure a cheaper method so a suite of logins stays fast.
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(self.normalise_password(password), method=method)
@@ -89,8 +89,6 @@ class User(UserMixin, Model):
 
     @classmethod
     def by_email(cls, email: str) -> User | None:
-        from sqlalchemy import func, select
-
         return db.session.scalars(select(cls).where(func.lower(cls.email) == email.strip().lower())).first()
 
     @classmethod
@@ -101,8 +99,6 @@ class User(UserMixin, Model):
         so a wrong password costs the same work (scrypt) whether or not the account exists, and the
         response time does not reveal which addresses have accounts (OWASP Authentication Cheat Sheet,
         "Authentication Responses"; NIST SP 800-63B §5.2.2)."""
-        from flask import current_app
-
         user = cls.by_email(email)
         if user is None or not user.active:
             _password_matches(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), password)
@@ -205,8 +201,6 @@ class Assessment(Model):
 
     def platform_name(self, key: str, lang: str) -> str:
         """The platform's label; for "other", the name the organisation gave it."""
-        from .catalog import platform_label
-
         if key == "other" and self.other_platform_name:
             return self.other_platform_name
         return platform_label(key, lang)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
 
 from .models import User
 
@@ -98,8 +99,6 @@ class PasswordPolicy:
         self.user = user
 
     def __call__(self, form, field) -> None:
-        from wtforms.validators import ValidationError
-
         user = self.user()
         problem = policy_problem(field.data or "", email=user.email, name=user.name,
                                  extra=[user.organisation.name] if user.organisation else [])

@@ -14,6 +14,8 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from .errors import Invalid
+
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 CONTROL_CHARACTERS_MESSAGE = _l("This text contains invisible control characters, which cannot be saved. They "
                                 "often come with text pasted from another program: remove them (for example by "
@@ -27,7 +29,5 @@ def has_control_characters(value: object) -> bool:
 def require_plain_text(*values: object) -> None:
     """For the services that take text outside WTForms (comments, risks, measures, the consultation record):
     refuse before anything is written, with the same message as the forms."""
-    from .errors import Invalid
-
     if any(has_control_characters(value) for value in values):
         raise Invalid(CONTROL_CHARACTERS_MESSAGE)

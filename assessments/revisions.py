@@ -20,6 +20,7 @@ from .errors import Conflict, Forbidden
 from .extensions import db
 from .models import Answer, Assessment, Status, User
 from .policy import can_create, same_organisation
+from .risk.service import copy_risks_and_measures
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,6 @@ def new_revision(assessment: Assessment, actor: User, *, to_latest_catalog: bool
         db.session.add(Answer(assessment_id=copy.id, question_key=key, platform=platform, value=value,
                               updated_by_id=actor.id))
     db.session.flush()
-    from .risk.service import copy_risks_and_measures
 
     copy_risks_and_measures(assessment, copy, actor)
     audit.record(assessment.organisation_id, "revision_created", actor=actor, assessment_id=copy.id,

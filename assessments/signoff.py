@@ -20,10 +20,11 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from . import audit, policy, workflow
 from .answers import load_answers
+from .approval import approval_blockers, independence_problems
 from .archive import Archive, ArchiveError, StoredFile
 from .errors import Conflict, Failure, Forbidden, Invalid, Unavailable
 from .extensions import db
@@ -32,9 +33,10 @@ from .report.document import SignatureInfo, report_html
 from .report.identity import document_id, local_time, sha256_hex
 from .report.pdf import render_pdf
 from .report.record import RECORD_FILE, approval_part, canonical_json, record_document, validate
-from .report.seal import Seal, SealError, load_seal
+from .report.seal import Seal, SealError, load_certificate, load_seal
 from .report.signing import SigningError, TimestampError, sign_pdf
 from .report.timestamps import timestamper_from_config
+from .risk.service import conclusion
 from .roles import role_label
 
 
@@ -86,15 +88,11 @@ class InstalledSeal:
 @functools.lru_cache(maxsize=256)
 def _certificate(path: str, _mtime_ns: int, _size: int, passphrase: bytes | None):
     """Opening a PKCS#12 file costs about 85 ms (its key derivation); a changed file is a new cache key."""
-    from .report.seal import load_certificate
-
     return load_certificate(Path(path), passphrase)
 
 
 def installed_seals() -> list[InstalledSeal]:
     """Every organisation's installed seal certificate (those that cannot be opened are left out)."""
-    from sqlalchemy import select
-
     seals = []
     for organisation in db.session.scalars(select(Organisation).order_by(Organisation.id)):
         p12 = seal_paths(organisation)[0]
@@ -134,7 +132,7 @@ def archive() -> Archive:
     return Archive(Path(current_app.config["ARCHIVE_DIR"]))
 
 
-def _claim(assessment: Assessment, expected_version: int) -> None:
+def claim_for_approval(assessment: Assessment, expected_version: int) -> None:
     result = db.session.execute(
         update(Assessment)
         .where(Assessment.id == assessment.id, Assessment.status == Status.IN_REVIEW,
@@ -167,8 +165,6 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                   registration_number: str | None = None) -> SignedResult:
     """The sealing core, after authentication: the web view re-authenticates first; the ``demo`` CLI
     command, run by the operator on the server, calls this directly."""
-    from .approval import approval_blockers, independence_problems
-
     if not policy.can_approve(actor, assessment):
         if assessment.status is Status.APPROVED:
             raise Conflict(_l("This assessment has already been approved and signed."))
@@ -181,7 +177,7 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
     if blockers:
         raise Conflict(_l("Approval is not possible yet: %(missing)s",
                                missing=" ".join(b.message for b in blockers)))
-    _claim(assessment, expected_version)
+    claim_for_approval(assessment, expected_version)
 
     try:
         seal = organisation_seal(assessment.organisation)
@@ -273,8 +269,6 @@ def approval_meaning(assessment: Assessment) -> str:
     """What the signature means, in the assessment's language (as sealed into the document). When prior
     consultation is required, the approval is conditional: the processing must not start or continue until
     IMY has answered (Art. 36(1)–(2))."""
-    from .risk.service import conclusion
-
     with force_locale(assessment.language):
         if conclusion(assessment).prior_consultation_required:
             return gettext("Reviewed and approved on condition of prior consultation with IMY (Art. 36)")
@@ -302,7 +296,6 @@ def record_approval(assessment: Assessment, actor: User, *, stored: StoredFile, 
                           document_id=document.id)
     db.session.add(signature)
     workflow.mark_approved(assessment, actor)
-    from .risk.service import conclusion
 
     # The review date is fixed at approval (Art. 35(11)); the dashboard shows it and flags it when due.
     assessment.review_due = conclusion(assessment, answers=answers).review_due

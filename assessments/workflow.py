@@ -16,8 +16,10 @@ from flask_babel import lazy_gettext as _l
 from . import audit
 from .answers import progress
 from .errors import Conflict, Forbidden, Invalid
+from .extensions import db
 from .models import Assessment, Status, User, utcnow
 from .policy import EDITABLE, can_approve, can_request_changes, can_submit
+from .review import snapshot_submission
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,6 @@ def submit_for_review(assessment: Assessment, actor: User) -> None:
         raise Invalid(_l("Answer every required question before submitting. Missing in: %(sections)s",
                          sections=", ".join(p.section.title.get(assessment.language) for p in incomplete)))
     assessment.submitted_at = utcnow()
-    from .review import snapshot_submission
 
     snapshot_submission(assessment, actor)
     _move(SUBMIT, assessment, actor)
@@ -83,8 +84,6 @@ def mark_approved(assessment: Assessment, actor: User) -> None:
 
 def supersede_previous(assessment: Assessment, actor: User) -> None:
     """Approving a revision marks the approved revision it replaces as superseded."""
-    from .extensions import db
-
     previous = db.session.get(Assessment, assessment.previous_revision_id) if assessment.previous_revision_id \
         else None
     if previous is not None and previous.status is Status.APPROVED:

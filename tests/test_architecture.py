@@ -1,6 +1,6 @@
 """The code base keeps the shape docs/architecture.md describes: modules import each other in one direction
 only (no cycle, also not through imports inside functions), blueprint modules never import each other, and
-roles are compared in one module only (``policy``)."""
+roles are compared in one module only (``policy``); no module grows past about 500 lines."""
 from __future__ import annotations
 
 import ast
@@ -98,3 +98,14 @@ def test_roles_are_compared_only_in_the_policy():
             if ROLE_COMPARISON.search(code) and "User.role ==" not in code:
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert not offenders, "role checks outside the policy:\n" + "\n".join(offenders)
+
+
+# About 500 lines: a module a newcomer can read in one sitting, and that does one job (docs/architecture.md).
+MAX_MODULE_LINES = 520
+
+
+def test_no_module_is_longer_than_one_job():
+    lengths = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in MODULES.items()}
+    assert max(lengths.values()) > 100  # the lengths are read at all
+    too_long = sorted((n, length) for n, length in lengths.items() if length > MAX_MODULE_LINES)
+    assert not too_long, f"split these modules (more than {MAX_MODULE_LINES} lines): {too_long}"

@@ -6,7 +6,7 @@ TEST_DATABASE_URL pointing at PostgreSQL they are skipped; with it, an unreachab
 * Two legal reviewers approve the same assessment at the same moment, and a double click posts the
   approval twice: exactly one signature, one archived document, one file; the other request gets a
   clear message (never a 500), and never renders, seals or archives anything — it blocks on the
-  assessment's row lock (``signoff._claim``) until the winner commits, then finds the row changed.
+  assessment's row lock (``signoff.claim_for_approval``) until the winner commits, then finds the row changed.
 * Two saves of the same wizard step from pages with the same version: one is stored, the other is
   refused with 409 and the stale-page message, and the stored answers are exactly the winner's.
 """
@@ -187,7 +187,7 @@ def calls(monkeypatch):
     """Records what each approval request did: its claim's outcome, PDFs sealed, archive writes."""
     counted = {"claims": [], "sign_pdf": 0, "store": 0}
     guard = threading.Lock()
-    real_claim, real_sign, real_archive = signoff._claim, signoff.sign_pdf, signoff.archive
+    real_claim, real_sign, real_archive = signoff.claim_for_approval, signoff.sign_pdf, signoff.archive
 
     def claim(assessment, expected_version):
         try:
@@ -216,7 +216,7 @@ def calls(monkeypatch):
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
-    monkeypatch.setattr(signoff, "_claim", claim)
+    monkeypatch.setattr(signoff, "claim_for_approval", claim)
     monkeypatch.setattr(signoff, "sign_pdf", sign_pdf)
     monkeypatch.setattr(signoff, "archive", lambda: CountingArchive(real_archive()))
     return counted

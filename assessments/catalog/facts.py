@@ -18,8 +18,10 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loader import _TAG_RE, DATA_DIR, _kind, _Mapping, _read_yaml, _Validator
+from .loader import DATA_DIR
 from .model import FACT_FIELDS, PLATFORMS, Catalog, CatalogError, Question, Text
+from .validation import TAG_RE, Validator, kind_of
+from .yaml_reader import YamlMapping, read_yaml
 
 __all__ = ["FACT_FIELDS", "FACTS_FILE", "STALE_AFTER_MONTHS", "FactSource", "PlatformFacts",
            "check_platform_facts", "load_platform_facts"]
@@ -116,7 +118,7 @@ class PlatformFacts:
         return answer
 
 
-class _FactsValidator(_Validator):
+class _FactsValidator(Validator):
     def facts(self, data: object) -> dict[str, PlatformFacts]:
         top = self.mapping(data, "", "the file")
         self.keys(top, "", _TOP_KEYS, ("platforms",))
@@ -140,12 +142,12 @@ class _FactsValidator(_Validator):
         eu_entity = self.string(mapping["eu_entity"], where, "eu_entity", mapping).strip()
         transfer_tool = mapping["transfer_tool"]
         if transfer_tool is not None:
-            transfer_tool = self.string(transfer_tool, where, "transfer_tool", mapping, _TAG_RE, "[a-z0-9_]+")
+            transfer_tool = self.string(transfer_tool, where, "transfer_tool", mapping, TAG_RE, "[a-z0-9_]+")
         transfer_basis = self.text(mapping["transfer_basis"], where, "transfer_basis", mapping)
         addendum = mapping["joint_controller_addendum"]
         if addendum is not None and not isinstance(addendum, bool):
             raise self.fail(where, "joint_controller_addendum must be true, false or null (unknown), got "
-                            f"{_kind(addendum)}", mapping)
+                            f"{kind_of(addendum)}", mapping)
         addendum_name = mapping["addendum_name"]
         if addendum_name is not None:
             addendum_name = self.string(addendum_name, where, "addendum_name", mapping).strip()
@@ -165,7 +167,7 @@ class _FactsValidator(_Validator):
                              addendum_name=addendum_name, unverified=unverified, source=source,
                              verified_on=verified_on, sources=sources)
 
-    def sources(self, mapping: _Mapping, where: str, unverified: tuple[str, ...]) -> tuple[FactSource, ...]:
+    def sources(self, mapping: YamlMapping, where: str, unverified: tuple[str, ...]) -> tuple[FactSource, ...]:
         """``sources: {<fact>: {source: <primary source>, checked_on: <date> | null}}``."""
         raw = self.mapping(mapping["sources"], where, "sources", mapping)
         found: dict[str, FactSource] = {}
@@ -187,7 +189,7 @@ class _FactsValidator(_Validator):
             found[field] = FactSource(field=field, source=text, checked_on=checked_on)
         return tuple(found[f] for f in FACT_FIELDS if f in found)
 
-    def date(self, value: object, where: str, field: str, node: _Mapping) -> dt.date:
+    def date(self, value: object, where: str, field: str, node: YamlMapping) -> dt.date:
         # YAML reads an unquoted 2026-11-21 as a date; a quoted one stays a string.
         if isinstance(value, str):
             try:
@@ -195,7 +197,7 @@ class _FactsValidator(_Validator):
             except ValueError:
                 pass
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise self.fail(where, f"{field} must be a date (yyyy-mm-dd), got {_kind(value)}", node)
+            raise self.fail(where, f"{field} must be a date (yyyy-mm-dd), got {kind_of(value)}", node)
         return value
 
 
@@ -206,7 +208,7 @@ def _cached_default() -> dict[str, PlatformFacts]:
 
 def _load(path: Path) -> dict[str, PlatformFacts]:
     name = path.name
-    return _FactsValidator(name).facts(_read_yaml(path, name))
+    return _FactsValidator(name).facts(read_yaml(path, name))
 
 
 def load_platform_facts(path: str | Path | None = None) -> dict[str, PlatformFacts]:

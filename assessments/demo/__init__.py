@@ -14,10 +14,23 @@ import yaml
 from sqlalchemy import select
 
 from .. import audit
+from ..catalog import latest_catalog
 from ..extensions import db
-from ..models import Answer, Assessment, Organisation, Role, Status, User
+from ..models import Answer, Assessment, Organisation, Role, Status, Treatment, User
 from ..passwords import policy_problem
+from ..prior_consultation import record_prior_consultation
 from ..report.seal import create_self_signed_seal
+from ..review import record_data_subject_views, record_dpo_advice
+from ..risk.service import (
+    adopt_proposal,
+    decided_measures,
+    proposal_of,
+    risks_of,
+    rule_of,
+    save_measure,
+    set_treatment,
+    sync_risks,
+)
 
 DEMO_DIR = Path(__file__).parent
 
@@ -96,8 +109,6 @@ def generated_password(email: str, name: str, organisation: str) -> str:
 
 def demo_names(catalog_version: int | None = None) -> list[str]:
     """Demo files are ``<organisation>-<catalogue version>.yaml``; by default those of the latest version."""
-    from ..catalog import latest_catalog
-
     version = catalog_version or latest_catalog().version
     return sorted(p.stem for p in DEMO_DIR.glob(f"*-{version}.yaml"))
 
@@ -129,7 +140,6 @@ def create_demo_assessment(name: str) -> Assessment:
             db.session.add(Answer(assessment_id=assessment.id, question_key=key, platform=platform,
                                   value=item, updated_by_id=author.id))
     db.session.flush()
-    from ..risk.service import sync_risks
 
     sync_risks(assessment, author)
     add_demo_measures(assessment, author, spec)
@@ -147,8 +157,6 @@ def _risks_named(assessment: Assessment, names: list[str]) -> list:
 
 def add_demo_measures(assessment: Assessment, author: User, spec: dict) -> None:
     """The demo's measures (optional in the file): each names the risks it addresses (see ``_risks_named``)."""
-    from ..risk.service import save_measure
-
     for measure in spec.get("measures", []):
         save_measure(assessment, author, measure=None, title=measure["title"], owner=measure["owner"],
                      due_date=measure.get("due"), status=measure.get("status", "planned"),
@@ -161,9 +169,6 @@ def decide_demo_treatments(assessment: Assessment, author: User, spec: dict, nam
     and takes the rule's proposed residual rating (adopted by the author with those measures) unless the
     file says otherwise under ``treatments`` (``adopt: false`` keeps the residual rating where it is); a risk
     without measures must be listed there, to be avoided or accepted (acceptance by the legal reviewer)."""
-    from ..models import Treatment
-    from ..risk.service import adopt_proposal, decided_measures, proposal_of, rule_of, set_treatment
-
     legal = demo_user(assessment.organisation_id, Role.LEGAL)
     decisions = spec.get("treatments", {})
     for risk in assessment_risks(assessment):
@@ -188,8 +193,6 @@ FOLLOWED = {"followed": "yes", "partly": "partly", "not_followed": "no"}
 def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
     """The formal record of the DPO's advice and the data subjects' views, from the demo's answers to the
     consultation questions (catalogue v2), as the DPO and the author would record them."""
-    from ..review import record_data_subject_views, record_dpo_advice
-
     answers = spec["answers"]
     if "dpo_advice" in answers:
         dpo = demo_user(assessment.organisation_id, Role.DPO)
@@ -197,8 +200,6 @@ def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
                           followed=FOLLOWED[answers.get("dpo_advice_followed", "followed")],
                           overruled_reason=answers.get("dpo_advice_not_followed_reason", ""), on_behalf=False)
     if "prior_consultation" in spec:
-        from ..prior_consultation import record_prior_consultation
-
         legal = demo_user(assessment.organisation_id, Role.LEGAL)
         record = spec["prior_consultation"]
         record_prior_consultation(assessment, legal, requested_on=record.get("requested_on"),
@@ -212,6 +213,4 @@ def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
 
 
 def assessment_risks(assessment: Assessment):
-    from ..risk.service import risks_of
-
     return risks_of(assessment)

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyphen
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
+from .. import review
 from ..answers import AnswerKey, catalog_of, screening, visible_slots
-from ..models import Assessment, MeasureStatus, Treatment
+from ..approval import attestations, decision_summary
+from ..approval_authority import approval_authority
+from ..audit import as_utc
+from ..extensions import db
+from ..models import Assessment, AuditEvent, MeasureStatus, Treatment
+from ..prior_consultation import prior_consultation_of
+from ..risk import service as risk_service
+from ..risk.matrix import LEVEL_ORDER, remains
+from .citations import cite_all
 from .identity import document_id, local_time
+from .record import RECORD_FILE
 
 MEASURE_STATUS_LABELS = {MeasureStatus.PLANNED: _l("Planned"), MeasureStatus.IN_PROGRESS: _l("In progress"),
                          MeasureStatus.DONE: _l("Done"), MeasureStatus.CANCELLED: _l("Cancelled")}
@@ -61,8 +75,6 @@ _DICTIONARIES = {"sv": "sv_SE", "en": "en_GB"}
 
 @functools.lru_cache(maxsize=4)
 def _dictionary(lang: str):
-    import pyphen
-
     return pyphen.Pyphen(lang=_DICTIONARIES.get(lang, "sv_SE"), left=3, right=3)
 
 
@@ -95,8 +107,6 @@ def lines(text: Any, lang: str):
     """Hyphenated text whose line breaks are kept as <br>. The report does not use white-space: pre-wrap
     for written answers: WeasyPrint 70 then breaks some lines at a soft hyphen without drawing the hyphen
     (tests/test_report.py checks every line of every demo)."""
-    from markupsafe import Markup, escape
-
     return Markup("<br>").join(escape(" ".join(line.split(" "))) for line in hyphenate(text, lang).split("\n"))
 
 
@@ -133,21 +143,6 @@ class SignatureInfo:
 
 def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, record_sha256: str,
                 signature: SignatureInfo | None, status_label=None) -> str:
-    from collections import Counter
-
-    from sqlalchemy import select
-
-    from .. import review
-    from ..approval import attestations, decision_summary
-    from ..approval_authority import approval_authority
-    from ..extensions import db
-    from ..models import AuditEvent
-    from ..prior_consultation import prior_consultation_of
-    from ..risk import service as risk_service
-    from ..risk.matrix import LEVEL_ORDER, remains
-    from .citations import cite_all
-    from .record import RECORD_FILE
-
     catalog = catalog_of(assessment)
     lang = assessment.language
     outcome = screening(assessment, answers)
@@ -224,9 +219,3 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, record
             document_id=document_id(assessment),
             **({"status_label": status_label} if status_label else {}),
         )
-
-
-def as_utc(moment: datetime) -> datetime:
-    from ..audit import as_utc as to_utc
-
-    return to_utc(moment)

@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib import request
 
+import pydyf
 import weasyprint
 from weasyprint.pdf.metadata import NS as XMP_NAMESPACES
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -304,8 +305,6 @@ def _unambiguous(cls: type) -> type:
 def _finish(document, pdf) -> None:
     """Complete WeasyPrint's PDF/A-3a output (module docstring): the XMP packet, one /AF entry per file.
     (The tagged variant already sets /MarkInfo, /Lang and /DisplayDocTitle, ISO 14289-1 §7.1.)"""
-    import pydyf
-
     catalog = pdf.catalog
     if "AF" in catalog:
         unique = []

@@ -21,9 +21,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
+from jsonschema import Draft202012Validator
+
+from .. import review
 from ..answers import AnswerKey, catalog_of, screening, visible_slots
+from ..approval import attestations, decision_summary
+from ..approval_authority import approval_authority
 from ..audit import as_utc
 from ..models import Assessment
+from ..prior_consultation import prior_consultation_of
+from ..risk import service
+from ..risk.matrix import LEVEL_LABELS, level
+from ..risk.presenter import present
 from .identity import document_id, local_time
 
 RECORD_FORMAT = "konsekvens.record/1"
@@ -88,14 +98,6 @@ def legacy_answers_document(assessment: Assessment, answers: dict[AnswerKey, Any
 def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *,
                     approval: dict[str, Any] | None) -> dict[str, Any]:
     """The record of ``assessment`` as it is now, with ``approval`` (see :func:`approval_part`) or null."""
-    from flask_babel import force_locale
-
-    from .. import review
-    from ..prior_consultation import prior_consultation_of
-    from ..risk import service
-    from ..risk.matrix import LEVEL_LABELS
-    from ..risk.presenter import present
-
     catalog = catalog_of(assessment)
     lang = assessment.language
     outcome = screening(assessment, answers)
@@ -111,8 +113,6 @@ def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *,
     views_record = review.data_subject_views_of(assessment)
 
     def rating(likelihood: int, severity: int) -> dict:
-        from ..risk.matrix import level
-
         return {"likelihood": likelihood, "severity": severity, "level": level(likelihood, severity)}
 
     with force_locale(lang):
@@ -199,11 +199,6 @@ def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *,
 def approval_part(assessment: Assessment, *, meaning: str, signer_name: str, signer_role: str,
                   signed_at: datetime, registration_number: str | None, seal_subject: str) -> dict[str, Any]:
     """What the approval adds to the record: who, when, in what capacity, and what they attested."""
-    from flask_babel import force_locale
-
-    from ..approval import attestations, decision_summary
-    from ..approval_authority import approval_authority
-
     with force_locale(assessment.language):
         attested = attestations(assessment, decision_summary(assessment)).all()
         authority = [{"key": line.key, "label": str(line.label), "answer": line.answer}
@@ -220,8 +215,6 @@ def schema() -> dict[str, Any]:
 
 def validate(document: Any) -> None:
     """Raise :class:`RecordInvalid` unless ``document`` follows the published schema."""
-    from jsonschema import Draft202012Validator
-
     errors = sorted(Draft202012Validator(schema()).iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
-from ..catalog import Catalog, Text, get_catalog
+from ..catalog import Catalog, CatalogError, Text, get_catalog
 from ..catalog.screening import applies
+from ..catalog.yaml_reader import read_yaml
 
 # Kept apart from the catalogues so that no rules file is ever mistaken for one (<id>-<version>.yaml).
 RULES_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data" / "risk-rules"
@@ -170,9 +169,10 @@ def load_risk_rules(catalog_id: str = "social-media", version: int = 2) -> tuple
     if not path.exists():
         return ()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RiskRuleError(f"{path.name}: not valid YAML: {exc}") from exc
+        # Strict like a catalogue: YAML 1.2 booleans, a repeated key is an error (catalog/yaml_reader.py).
+        data = read_yaml(path, path.name)
+    except CatalogError as exc:
+        raise RiskRuleError(f"not valid YAML: {exc}") from exc
     return parse_rules(data, get_catalog(catalog_id, version), path.name)
 
 

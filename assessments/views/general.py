@@ -8,6 +8,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from ..errors import DomainError
 from ..extensions import db, login_manager
+from ..i18n import LANGUAGES
 from .common import RETRY_AFTER_SECONDS, error_response, render_error, safe_next
 
 bp = Blueprint("general", __name__)
@@ -15,7 +16,7 @@ bp = Blueprint("general", __name__)
 
 @bp.get("/language/<code>")
 def set_language(code: str):
-    if code in ("sv", "en"):
+    if code in LANGUAGES:
         session["lang"] = code
     return redirect(safe_next(request.args.get("next"), url_for("assessments.dashboard")))
 
