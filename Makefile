@@ -32,13 +32,16 @@ run: install
 	$(FLASK) init
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# One worker per core (pytest-xdist): each has its own SQLite file, or its own PostgreSQL database next to
+# TEST_DATABASE_URL's (tests/conftest.py). PYTEST_ARGS="-n 0" runs in one process.
+PYTEST_ARGS ?= -n auto
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Everything but the browser journeys and the PostgreSQL-only tests (those skip without TEST_DATABASE_URL),
 # on SQLite, one worker per core (each worker has its own database file).
 test-fast: install
-	$(BIN)/pytest -m "not browser" -n auto
+	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check assessments tests benchmarks

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +93,29 @@ def external_test_database() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    return external_test_database() or f"sqlite:///{tmp_path_factory.mktemp('db') / 'konsekvens-test.sqlite'}"
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """The session's database: a SQLite file of its own, or TEST_DATABASE_URL. Under pytest-xdist each
+    worker gets a PostgreSQL database of its own next to it (``<name>_gw0`` …), made and dropped here."""
+    url = external_test_database()
+    if url is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'konsekvens-test.sqlite'}"
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

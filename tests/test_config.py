@@ -80,7 +80,9 @@ def _pytest(env: dict, *args: str):
 
     from assessments import PROJECT_ROOT
 
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    # A fresh session: neither database variable, nor this xdist worker's identity (conftest.database_url).
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "TEST_DATABASE_URL") and not k.startswith("PYTEST_XDIST")}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
                           cwd=PROJECT_ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=300)
 

@@ -14,7 +14,9 @@ completes what the variant leaves out, right before the file is written:
   from its file specification (ISO 19005-3 §6.8 asks for the association, not for a repetition);
 * no compressed stream whose data ends in a carriage return: the writer puts a line feed before
   ``endstream``, and a CR LF there reads as the end-of-line marker, one byte short of /Length
-  (ISO 19005-3 §6.1.7.1). Such a stream (about one in 256) is written uncompressed instead.
+  (ISO 19005-3 §6.1.7.1). Such a stream (about one in 256: zlib data ends with the Adler-32 of the
+  content) is written uncompressed instead; also the object stream and the cross-reference stream, which
+  pydyf builds while writing, so that about one sealed report in a hundred is not refused.
 
 Resource loading
 ----------------
@@ -44,8 +46,10 @@ resource, so a hostile reference only loses the resource.  Every refused URL is 
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
+import types
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -319,6 +323,20 @@ def _finish(document, pdf) -> None:
     for obj in pdf.objects:
         if isinstance(obj, pydyf.Stream) and obj.compress:
             obj.__class__ = _unambiguous(type(obj))
+    # The object stream and the cross-reference stream are built inside pydyf's write(), from its module's
+    # Stream class: this instance writes with a copy of write() that builds them with the unambiguous one.
+    pdf.write = types.MethodType(_unambiguous_write(), pdf)
+
+
+@functools.cache
+def _unambiguous_write():
+    """pydyf's ``PDF.write`` with ``Stream`` bound to the unambiguous stream class (the module is not
+    changed: other renderings in the same process are not affected)."""
+    write = pydyf.PDF.write
+    copy = types.FunctionType(write.__code__, {**vars(pydyf), "Stream": _unambiguous(pydyf.Stream)},
+                              write.__name__, write.__defaults__, write.__closure__)
+    copy.__kwdefaults__ = write.__kwdefaults__
+    return copy
 
 
 def render_pdf(html: str, *, record_json: bytes, title: str, lang: str,

@@ -135,15 +135,49 @@ class _StampGlyphs(GlyphAccumulator):
         return stream
 
 
+_UNAMBIGUOUS: dict[type, type] = {}
+
+
+def _unambiguous(stream: generic.StreamObject) -> None:
+    """Make ``stream`` write its data uncompressed where the compressed data would end in a carriage
+    return: before the line feed pyHanko writes ahead of ``endstream``, a CR LF reads as the end-of-line
+    marker, one byte short of /Length (ISO 19005-3 §6.1.7.1; report/pdf.py does the same for the report).
+    zlib data ends with the Adler-32 of the content, so about one stream in 256 would."""
+    cls = type(stream)
+    if cls not in _UNAMBIGUOUS:
+        class Unambiguous(cls):  # type: ignore[valid-type, misc]
+            @property
+            def encoded_data(self) -> bytes:
+                data = super().encoded_data
+                if data.endswith(b"\r") and "/Filter" in self:
+                    self.strip_filters()
+                    data = super().encoded_data
+                return data
+
+        Unambiguous.__name__ = f"Unambiguous{cls.__name__}"
+        _UNAMBIGUOUS[cls] = Unambiguous
+    stream.__class__ = _UNAMBIGUOUS[cls]
+
+
 class _SealWriter(IncrementalPdfFileWriter):
     """An incremental writer that leaves /Info and the XMP packet as they are (module docstring), and
-    writes no stream whose data ends in a carriage return (see ``unambiguous_streams``)."""
+    writes no stream whose data ends in a carriage return (``_unambiguous``): the streams it updates, the
+    ones it adds (the stamp, its font, an object stream) and its cross-reference stream."""
 
     def _update_meta(self):  # pyHanko 0.38: called once, after the font subsets are written, before output
         for obj in self.objects.values():
-            if isinstance(obj, generic.StreamObject) and "/Filter" in obj \
-                    and obj.encoded_data.endswith(b"\r"):
-                obj.strip_filters()
+            if isinstance(obj, generic.StreamObject):
+                _unambiguous(obj)
+
+    def add_object(self, obj, obj_stream=None, idnum=None):
+        if isinstance(obj, generic.StreamObject):
+            _unambiguous(obj)
+        return super().add_object(obj, obj_stream=obj_stream, idnum=idnum)
+
+    def _populate_trailer(self, trailer):
+        if isinstance(trailer, generic.StreamObject):  # the cross-reference stream
+            _unambiguous(trailer)
+        super()._populate_trailer(trailer)
 
 
 class _StampFontFactory(FontEngineFactory):

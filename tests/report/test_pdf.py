@@ -286,3 +286,35 @@ def test_a_stream_whose_compressed_data_ends_in_cr_is_written_uncompressed():
     normal = pydyf.Stream([b"q Q"], compress=True)
     normal.__class__ = _unambiguous(pydyf.Stream)
     assert b"/FlateDecode" in normal.data  # everything else stays compressed
+
+
+def test_the_streams_pydyf_builds_while_writing_never_end_in_cr():
+    """The object stream and the cross-reference stream are built inside pydyf's write(): a report whose
+    cross-reference stream compressed to data ending in CR failed PDF/A-3 (found in about 1 in 50 sealed
+    demo reports). The report's write() builds them unambiguously too."""
+    import types
+
+    import pydyf
+
+    from assessments.report.pdf import _unambiguous_write
+
+    def pdf_with(title: str) -> pydyf.PDF:
+        pdf = pydyf.PDF()
+        pdf.info["Title"] = pydyf.String(title)
+        pdf.add_object(pydyf.Dictionary({"Type": "/Example"}))
+        return pdf
+
+    def written(pdf: pydyf.PDF) -> bytes:
+        out = io.BytesIO()
+        pdf.write(out, compress=True)
+        return out.getvalue()
+
+    ambiguous = next(title for title in (f"t{n}" for n in range(5000))
+                     if b"\r\nendstream" in written(pdf_with(title)))
+    pdf = pdf_with(ambiguous)
+    pdf.write = types.MethodType(_unambiguous_write(), pdf)
+    data = written(pdf)
+    assert b"\r\nendstream" not in data and b"/Type /XRef" in data and b"/Type /ObjStm" in data
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert reader.metadata.title == ambiguous  # the file still reads through its cross-reference stream
+    assert b"\r\nendstream" in written(pdf_with(ambiguous))  # pydyf's own write() is unchanged
