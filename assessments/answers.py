@@ -25,6 +25,11 @@ from .policy import can_edit
 
 AnswerKey = tuple[str, str]  # (question key, platform or '')
 
+# Catalogue sections whose subject has a formal record of its own instead of answers: the DPO's advice and
+# the data subjects' views (Art. 35(2), 35(9)) are kept on the consultation page (review.py), which the
+# wizard's step links to and the report prints, so that there is never a second copy to disagree.
+RECORDED_SECTIONS = frozenset({"consultation"})
+
 
 class StaleEdit(Conflict):
     def __init__(self) -> None:
@@ -139,6 +144,8 @@ class SectionProgress:
 def visible_slots(assessment: Assessment, section: Section, answers: dict[AnswerKey, Any],
                   level: str | None = None) -> list[Slot]:
     """The slots of a section that are asked, given the answers (what the report and review show)."""
+    if section.key in RECORDED_SECTIONS:
+        return []
     catalog = catalog_of(assessment)
     if level is None:
         level = screening(assessment, answers).level

@@ -79,8 +79,12 @@ def approval_blockers(assessment: Assessment, *, answers: dict | None = None,
     catalog = catalog_of(assessment)
     blockers: list[Blocker] = []
 
-    if dpo_advice_of(assessment) is None:
+    advice = dpo_advice_of(assessment)
+    if advice is None:
         blockers.append(Blocker(str(_l("The DPO's advice is not recorded (Art. 35(2)).")),
+                                "review.consultation", aid))
+    elif advice.followed is None:
+        blockers.append(Blocker(str(_l("The organisation has not decided whether it follows the DPO's advice.")),
                                 "review.consultation", aid))
     if data_subject_views_of(assessment) is None:
         blockers.append(Blocker(str(_l("The data subjects' views, or why they were not sought, are not recorded "

@@ -19,9 +19,14 @@ class DomainError(Exception):
 
 
 class Invalid(DomainError):
-    """What was sent cannot be accepted (missing, malformed, out of range); nothing was changed."""
+    """What was sent cannot be accepted (missing, malformed, out of range); nothing was changed. ``field``
+    names the form field the message belongs to, so the page can show it there."""
 
     status_code = 400
+
+    def __init__(self, message, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Forbidden(DomainError):

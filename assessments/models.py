@@ -264,20 +264,24 @@ class SectionVerdict(Model):
 
 
 class DpoAdvice(Model):
-    """Art. 35(2): the DPO's advice and whether it is followed; if not, why (ICO step 7)."""
+    """Art. 35(2): the DPO's advice, and the organisation's response to it: whether it is followed and, if
+    not, why (ICO step 7). The DPO gives the advice; the response is the organisation's, not the DPO's."""
 
     __tablename__ = "dpo_advice"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), unique=True)
     advice: Mapped[str] = mapped_column(Text)
-    followed: Mapped[str] = mapped_column(String(10))  # yes | partly | no
-    overruled_reason: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     on_behalf_of_dpo: Mapped[bool] = mapped_column(default=False)  # legal recording it for the DPO
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    followed: Mapped[str | None] = mapped_column(String(10))  # yes | partly | no; None: not yet responded
+    overruled_reason: Mapped[str | None] = mapped_column(Text)
+    response_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    response_at: Mapped[datetime | None]
 
-    recorded_by: Mapped[User] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    response_by: Mapped[User | None] = relationship(foreign_keys=[response_by_id])
 
 
 class DataSubjectViews(Model):

@@ -101,6 +101,12 @@ def can_record_dpo_advice(user: User, assessment: Assessment) -> bool:
     return same_organisation(user, assessment) and advises(user) and not is_closed(assessment)
 
 
+def can_respond_to_dpo_advice(user: User, assessment: Assessment) -> bool:
+    """Whether the DPO's advice is followed is the organisation's decision, not the DPO's: its authors and
+    legal reviewers record it (Art. 35(2); ICO DPIA step 7)."""
+    return same_organisation(user, assessment) and user.role in AUTHOR_ROLES and not is_closed(assessment)
+
+
 def records_advice_on_behalf(user: User) -> bool:
     """Legal records the DPO's advice only on the DPO's behalf, and says so."""
     return user.role is Role.LEGAL

@@ -141,35 +141,58 @@ def latest_verdicts(assessment: Assessment) -> dict[str, SectionVerdict]:
     return {row.section_key: row for row in rows}
 
 
-def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, followed: str, overruled_reason: str,
-                      on_behalf: bool) -> DpoAdvice:
-    """The DPO records the advice, or legal records it on the DPO's behalf and says so."""
+def record_dpo_advice(assessment: Assessment, actor: User, *, advice: str, on_behalf: bool) -> DpoAdvice:
+    """The DPO records the advice, or legal records it on the DPO's behalf and says so. Whether it is followed
+    is the organisation's response (``respond_to_dpo_advice``): a changed advice needs a new response."""
     _same_org(actor, assessment)
     policy.require(policy.advises(actor), _l("Only the DPO, or legal on the DPO's behalf, records the DPO's "
                                              "advice."))
     if not policy.records_advice_on_behalf(actor):
         on_behalf = False
     elif not on_behalf:
-        raise Invalid(_l("Tick that you record the advice on the DPO's behalf."))
+        raise Invalid(_l("Tick that you record the advice on the DPO's behalf."), field="on_behalf")
     if policy.is_closed(assessment):
         raise Conflict(_l("The assessment is approved and can no longer be changed."))
-    advice, reason = (advice or "").strip(), (overruled_reason or "").strip()
-    require_plain_text(advice, reason)
-    if not advice or len(advice) > RECORD_MAX:
-        raise Invalid(_l("Write the DPO's advice."))
-    if followed not in FOLLOWED:
-        raise Invalid(_l("Say whether the advice is followed."))
-    if followed != "yes" and not reason:
-        # ICO DPIA step 7: if the DPO's advice is overruled, record why.
-        raise Invalid(_l("Say why the advice is not (fully) followed."))
-    row = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == assessment.id)).first()
+    advice = (advice or "").strip()
+    require_plain_text(advice)
+    if not advice:
+        raise Invalid(_l("Write the DPO's advice."), field="advice")
+    if len(advice) > RECORD_MAX:
+        raise Invalid(TOO_LONG, field="advice")
+    row = dpo_advice_of(assessment)
     if row is None:
         row = DpoAdvice(assessment_id=assessment.id)
         db.session.add(row)
-    row.advice, row.followed, row.overruled_reason = advice, followed, reason or None
-    row.recorded_by_id, row.on_behalf_of_dpo, row.recorded_at = actor.id, on_behalf, utcnow()
+    response_cleared = row.followed is not None and row.advice != advice
+    if response_cleared:
+        row.followed = row.overruled_reason = row.response_by_id = row.response_at = None
+    row.advice, row.recorded_by_id, row.on_behalf_of_dpo, row.recorded_at = advice, actor.id, on_behalf, utcnow()
     audit.record(assessment.organisation_id, "dpo_advice_recorded", actor=actor, assessment_id=assessment.id,
-                 advice=advice, followed=followed, overruled_reason=reason or None, on_behalf_of_dpo=on_behalf)
+                 advice=advice, on_behalf_of_dpo=on_behalf, response_cleared=response_cleared)
+    db.session.flush()
+    return row
+
+
+def respond_to_dpo_advice(assessment: Assessment, actor: User, *, followed: str, reason: str) -> DpoAdvice:
+    """The organisation's answer to the DPO's advice: followed, partly or not, and why not (ICO step 7)."""
+    _same_org(actor, assessment)
+    policy.require(policy.can_respond_to_dpo_advice(actor, assessment),
+                   _l("The organisation's authors and legal reviewers decide whether the DPO's advice is followed."))
+    row = dpo_advice_of(assessment)
+    if row is None:
+        raise Conflict(_l("The DPO has not given advice yet."))
+    reason = (reason or "").strip()
+    require_plain_text(reason)
+    if followed not in FOLLOWED:
+        raise Invalid(_l("Say whether the advice is followed."), field="followed")
+    if followed != "yes" and not reason:
+        raise Invalid(_l("Say why the advice is not (fully) followed."), field="overruled_reason")
+    if len(reason) > RECORD_MAX:
+        raise Invalid(TOO_LONG, field="overruled_reason")
+    row.followed, row.overruled_reason = followed, (reason if followed != "yes" else "") or None
+    row.response_by_id, row.response_at = actor.id, utcnow()
+    audit.record(assessment.organisation_id, "dpo_advice_response_recorded", actor=actor,
+                 assessment_id=assessment.id, followed=followed, overruled_reason=row.overruled_reason)
     db.session.flush()
     return row
 
@@ -182,15 +205,18 @@ def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bo
         raise Conflict(_l("The assessment is approved and can no longer be changed."))
     whose, summary, reason = (whose or "").strip(), (summary or "").strip(), (reason_not_sought or "").strip()
     require_plain_text(whose, summary, reason)
-    for text in (whose, summary, reason):
-        require_within(text, RECORD_MAX, TOO_LONG)
+    for name, text in (("whose", whose), ("summary", summary), ("reason_not_sought", reason)):
+        if len(text) > RECORD_MAX:
+            raise Invalid(TOO_LONG, field=name)
     if sought is None:
-        raise Invalid(_l("Say whether the views of data subjects were sought."))
-    if sought and not (whose and summary):
-        raise Invalid(_l("Say whose views were sought and what they said."))
+        raise Invalid(_l("Say whether the views of data subjects were sought."), field="sought")
+    if sought and not whose:
+        raise Invalid(_l("Say whose views were sought and what they said."), field="whose")
+    if sought and not summary:
+        raise Invalid(_l("Say whose views were sought and what they said."), field="summary")
     if not sought and not reason:
         # Art. 35(9): "where appropriate" — when they are not sought, the reason is part of the record.
-        raise Invalid(_l("Say why the views of data subjects were not sought."))
+        raise Invalid(_l("Say why the views of data subjects were not sought."), field="reason_not_sought")
     row = db.session.scalars(select(DataSubjectViews).where(DataSubjectViews.assessment_id == assessment.id)).first()
     if row is None:
         row = DataSubjectViews(assessment_id=assessment.id, sought=sought, recorded_by_id=actor.id)
@@ -202,6 +228,17 @@ def record_data_subject_views(assessment: Assessment, actor: User, *, sought: bo
                  reason_not_sought=reason or None)
     db.session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class Consultation:
+    advice: DpoAdvice | None
+    views: DataSubjectViews | None
+
+
+def consultation_of(assessment: Assessment) -> Consultation:
+    """The record of Art. 35(2) and 35(9) as it stands."""
+    return Consultation(dpo_advice_of(assessment), data_subject_views_of(assessment))
 
 
 def dpo_advice_of(assessment: Assessment) -> DpoAdvice | None:

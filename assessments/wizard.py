@@ -5,13 +5,26 @@ The view only parses the form and renders; everything it decides comes from here
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
 from . import audit, policy
-from .answers import AnswerKey, Slot, applies, catalog_of, is_answered, progress, save_answers, screening, slots
+from .answers import (
+    RECORDED_SECTIONS,
+    AnswerKey,
+    Slot,
+    applies,
+    catalog_of,
+    is_answered,
+    progress,
+    save_answers,
+    screening,
+    slots,
+)
 from .catalog import PLATFORMS, Section, latest_catalog
+from .catalog.screening import ScreeningOutcome
 from .errors import Invalid
 from .extensions import db
 from .models import Assessment, Status, User
@@ -42,6 +55,8 @@ def asked_in_step(assessment: Assessment, section: Section, answers: dict, level
     """The slots a step shows. A question whose condition depends on another question of the same step
     is shown (JavaScript may hide it) and only counted when its condition holds; one hidden by an answer
     in an earlier step, or by the screening outcome (``level``, computed when not given), is not asked."""
+    if section.key in RECORDED_SECTIONS:
+        return []  # the consultation page keeps the record (answers.RECORDED_SECTIONS)
     catalog = catalog_of(assessment)
     if level is None:
         level = screening(assessment, answers).level
@@ -80,6 +95,22 @@ def warnings(assessment: Assessment, shown: list[Slot], values: dict[str, Any]) 
         if texts:
             found[slot.field_name] = [t.get(assessment.language) for t in texts]
     return found
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the page says about answers not yet saved: the warnings and the screening outcome. The same
+    functions decide them as on save; the live preview changes nothing."""
+
+    warnings: dict[str, list[str]]
+    outcome: ScreeningOutcome
+
+
+def feedback(assessment: Assessment, shown: list[Slot], answers: dict[AnswerKey, Any],
+             values: dict[str, Any]) -> Feedback:
+    """``values``: the step's values as sent, by field name; ``answers``: what is stored."""
+    merged = {**answers, **{slot.key: values.get(slot.field_name) for slot in shown}}
+    return Feedback(warnings(assessment, shown, values), screening(assessment, merged))
 
 
 def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,

@@ -96,6 +96,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("assessments.overview", "GET"): Access(EVERYONE),
     ("assessments.step", "GET"): Access(EVERYONE, ok=PAGE_OR_REDIRECT),  # non-authors see the overview
     ("assessments.step", "POST"): Access(AUTHORS, data=lambda w: {"version": version(w), "action": "later"}),
+    ("assessments.step_feedback", "POST"): Access(AUTHORS, ok=PAGE),
     ("assessments.submit", "POST"): Access(AUTHORS),
     ("assessments.request_changes", "POST"): Access(REVIEWER, IN_REVIEW,
                                                     data=lambda w: {"reason": "Mer om lagring.",
@@ -113,7 +114,8 @@ MATRIX: dict[tuple[str, str], Access] = {
                                                                  "verdict": "acceptable"}),
     ("review.consultation", "GET"): Access(EVERYONE),
     ("review.dpo_advice", "POST"): Access(ADVISERS, data={"advice": "Stäng av riktad annonsering.",
-                                                          "followed": "yes", "on_behalf": "1"}),
+                                                          "on_behalf": "1"}),
+    ("review.advice_response", "POST"): Access(AUTHORS, data={"followed": "yes"}),
     ("review.data_subjects", "POST"): Access(COMMENTERS, data={"sought": "no", "reason_not_sought": "Anonyma."}),
     ("review.changes", "GET"): Access(EVERYONE, IN_REVIEW),
     ("review.trail", "GET"): Access(EVERYONE),

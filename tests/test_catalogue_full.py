@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from assessments import workflow
-from assessments.answers import load_answers, screening
+from assessments.answers import RECORDED_SECTIONS, load_answers, screening
 from assessments.catalog import get_catalog, latest_catalog
 from assessments.catalog.facts import check_platform_facts, load_platform_facts
 from assessments.extensions import db
@@ -249,7 +249,6 @@ def test_report_shows_the_full_catalogue_in_the_assessments_language(app, demo_o
         pdf = render_pdf(html, record_json=b"{}", title=assessment.title, lang=lang)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     flat = " ".join(text.split())
-    from assessments.report.document import RECORDED_SECTIONS
 
     for section in full().sections:
         if section.key in RECORDED_SECTIONS:  # printed from the formal record, under the report's own heading
@@ -266,6 +265,9 @@ def test_wizard_asks_in_the_assessments_language(app, client, auth, demo_orgs):
     for section in full().sections:
         html = client.get(f"/assessments/{assessment_id}/steps/{section.key}").get_data(as_text=True)
         assert section.title.en in html
+        if section.key in RECORDED_SECTIONS:  # the step shows the consultation record, not questions
+            assert f"/assessments/{assessment_id}/consultation" in html
+            continue
         first = section.questions[0]
         if first.show_if is None:
             assert first.text.en.replace("'", "&#39;").replace('"', "&#34;") in html, first.key

@@ -409,8 +409,7 @@ def legal_saves_a_measure(assessment):
 
 
 def legal_records_the_dpos_advice(assessment):
-    review.record_dpo_advice(assessment, user(LEGAL), advice="Gör så.", followed="yes", overruled_reason="",
-                             on_behalf=True)
+    review.record_dpo_advice(assessment, user(LEGAL), advice="Gör så.", on_behalf=True)
 
 
 @pytest.mark.parametrize("edit, reason", [

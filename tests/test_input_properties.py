@@ -423,7 +423,7 @@ def test_text_outside_the_wizard_with_control_characters_is_refused_and_nothing_
         "risk": ("risks", {"title": bad, "description": "d", "affected": "a", "source": "s",
                            "likelihood": "2", "severity": "2", "residual_likelihood": "1", "residual_severity": "1"}),
         "measure": ("measures", {"title": bad, "owner": "Kommunikatören", "status": "planned"}),
-        "dpo": ("consultation/dpo", {"advice": bad, "followed": "yes", "on_behalf": "1"}),
+        "dpo": ("consultation/dpo", {"advice": bad, "on_behalf": "1"}),
         "views": ("consultation/data-subjects", {"sought": "no", "reason_not_sought": bad}),
     }[what]
     with app.app_context():

@@ -58,8 +58,13 @@ def test_full_journey_to_a_signed_archived_pdf(app, client, auth, demo_orgs):
 
     auth.login(f"dso@{KOMMUN}")
     assert client.post(f"/assessments/{assessment_id}/consultation/dpo", data={
-        "advice": "Stäng av riktad annonsering.", "followed": "partly",
-        "overruled_reason": "Annonsering behövs vid rekrytering."}).status_code == 302
+        "advice": "Stäng av riktad annonsering."}).status_code == 302
+    auth.logout()
+
+    # Whether the advice is followed is the organisation's decision (Art. 35(2)).
+    auth.login(f"kommunikator@{KOMMUN}")
+    assert client.post(f"/assessments/{assessment_id}/consultation/response", data={
+        "followed": "partly", "overruled_reason": "Annonsering behövs vid rekrytering."}).status_code == 302
     auth.logout()
 
     auth.login(f"jurist@{KOMMUN}")

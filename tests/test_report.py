@@ -107,8 +107,9 @@ def broken_words(lines: list[str], vocabulary: set[str], source: str) -> list[st
 @pytest.mark.parametrize("lang", ["sv", "en"])
 @pytest.mark.parametrize("name", demo_names())
 def test_the_signed_report_reads_as_a_report_and_is_a_record(app, demo_orgs, name, lang, tmp_path):
+    from assessments.answers import RECORDED_SECTIONS
     from assessments.approval import decision_summary
-    from assessments.report.document import RECORDED_SECTIONS, TREATMENT_LABELS, report_html
+    from assessments.report.document import TREATMENT_LABELS, report_html
     from assessments.report.record import RECORD_FILE, validate
     from assessments.report.verification import attached_files, verify_pdf
     from assessments.review import dpo_advice_of

@@ -3,10 +3,12 @@ threaded, resolvable and shown to the author in the wizard; verdicts per section
 last review; superseding; every step audited."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
-from assessments import workflow
+from assessments import review, workflow
 from assessments.approval import approval_blockers
 from assessments.extensions import db
 from assessments.models import (
@@ -53,15 +55,19 @@ def test_approval_is_impossible_until_dpo_advice_and_data_subject_views_are_on_r
     assert "Godkännande är inte möjligt än" in response.get_data(as_text=True)
     assert status(app, in_review) is Status.IN_REVIEW
     # Legal records the advice on the DPO's behalf, saying so; the author records the views.
-    refused = client.post(f"/assessments/{in_review}/consultation/dpo",
-                          data={"advice": "Ok.", "followed": "yes"}, follow_redirects=True)
+    refused = client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Ok."},
+                          follow_redirects=True)
     assert "för dataskyddsombudets räkning" in refused.get_data(as_text=True)
-    client.post(f"/assessments/{in_review}/consultation/dpo",
-                data={"advice": "Ok.", "followed": "yes", "on_behalf": "1"})
+    client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Ok.", "on_behalf": "1"})
     with app.app_context():
         advice = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).one()
         assert advice.on_behalf_of_dpo and advice.recorded_by.email == f"jurist@{KOMMUN}"
-        assert len(approval_blockers(db.session.get(Assessment, in_review))) == 1
+        assert advice.followed is None  # the advice is given; whether it is followed is not decided yet
+        blockers = [b.message for b in approval_blockers(db.session.get(Assessment, in_review))]
+        assert any("inte beslutat om den följer dataskyddsombudets råd" in b for b in blockers), blockers
+    client.post(f"/assessments/{in_review}/consultation/response", data={"followed": "yes"})
+    with app.app_context():
+        assert len(approval_blockers(db.session.get(Assessment, in_review))) == 1  # the views
     client.post(f"/assessments/{in_review}/consultation/data-subjects",
                 data={"sought": "yes", "whose": "Medborgarpanelen", "summary": "Positiva."})
     # Having recorded the DPO's advice on the DPO's behalf, legal is not the independent approver.
@@ -70,7 +76,7 @@ def test_approval_is_impossible_until_dpo_advice_and_data_subject_views_are_on_r
     assert "för dataskyddsombudets räkning" in refused_page.get_data(as_text=True)
     auth.logout()
     auth.login(f"dso@{KOMMUN}")
-    client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Ok.", "followed": "yes"})
+    client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Ok."})
     auth.logout()
     auth.login(f"jurist@{KOMMUN}")
     page = client.get(f"/assessments/{in_review}/approve").get_data(as_text=True)
@@ -78,38 +84,77 @@ def test_approval_is_impossible_until_dpo_advice_and_data_subject_views_are_on_r
     assert status(app, in_review) is Status.APPROVED
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"advice": "", "followed": "yes"}, "Skriv dataskyddsombudets råd"),
-    ({"advice": "Gör så.", "followed": ""}, "Ange om rådet följs"),
-    ({"advice": "Gör så.", "followed": "no", "overruled_reason": ""}, "varför rådet inte"),
-])
-def test_dpo_advice_needs_the_advice_and_a_reason_when_overruled(app, client, auth, in_review, data, message):
+def test_the_dpo_advises_and_the_organisation_decides_whether_to_follow(app, client, auth, in_review):
+    """Art. 35(2): the DPO gives advice; following it is the controller's decision, recorded by an author or
+    legal, never by the DPO. A changed advice needs a new decision."""
     auth.login(f"dso@{KOMMUN}")
-    response = client.post(f"/assessments/{in_review}/consultation/dpo", data=data, follow_redirects=True)
-    assert message in response.get_data(as_text=True)
+    client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Stäng av riktad annonsering."})
+    page = client.get(f"/assessments/{in_review}/consultation").get_data(as_text=True)
+    assert "Stäng av riktad annonsering." in page and 'name="followed"' not in page  # no form for the DPO
+    assert client.post(f"/assessments/{in_review}/consultation/response",
+                       data={"followed": "yes"}).status_code == 403
+    auth.logout()
+    auth.login(f"kommunikator@{KOMMUN}")
+    refused = client.post(f"/assessments/{in_review}/consultation/response", data={"followed": "partly"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="overruled_reason-error"' in page and "varför rådet inte" in page
+    assert re.search(r'<input checked id="followed-1" name="followed" type="radio" value="partly">', page)
+    client.post(f"/assessments/{in_review}/consultation/response",
+                data={"followed": "partly", "overruled_reason": "Annonsering behövs vid rekrytering."})
     with app.app_context():
-        assert db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).first() is None
+        advice = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).one()
+        assert (advice.followed, advice.response_by.email) == ("partly", f"kommunikator@{KOMMUN}")
+        assert advice.recorded_by.email == f"dso@{KOMMUN}"
+    auth.logout()
+    auth.login(f"dso@{KOMMUN}")
+    client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "Avstå från annonsering helt."})
+    with app.app_context():
+        advice = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).one()
+        assert advice.followed is None and advice.response_by_id is None  # to be decided again
+        last = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == in_review)
+                                  .order_by(AuditEvent.seq.desc())).first()
+        assert (last.action, last.details["response_cleared"]) == ("dpo_advice_recorded", True)
+
+
+@pytest.mark.parametrize("path, data, field, message", [
+    ("dpo", {"advice": ""}, "advice", "Skriv dataskyddsombudets råd"),
+    ("response", {"followed": ""}, "followed", "Ange om rådet följs"),
+    ("response", {"followed": "no", "overruled_reason": ""}, "overruled_reason", "varför rådet inte"),
+])
+def test_a_refused_consultation_form_shows_the_message_at_its_field(app, client, auth, in_review, path, data,
+                                                                     field, message):
+    with app.app_context():
+        review.record_dpo_advice(db.session.get(Assessment, in_review), user(f"dso@{KOMMUN}"),
+                                 advice="Gör så.", on_behalf=False)
+        db.session.commit()
+    auth.login(f"dso@{KOMMUN}" if path == "dpo" else f"jurist@{KOMMUN}")
+    response = client.post(f"/assessments/{in_review}/consultation/{path}", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in page and message in page
+    assert 'class="error-summary"' in page and f'href="#{field}' in page
+    with app.app_context():
+        advice = db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).one()
+        assert (advice.advice, advice.followed) == ("Gör så.", None)  # nothing changed
 
 
 def test_a_refused_consultation_form_keeps_what_was_written(app, client, auth, in_review):
     """Bad input loses nothing: the page comes back (400) with the text as sent, so it is corrected rather
-    than written again; the other form on the page still shows what is stored."""
+    than written again; the other forms on the page still show what is stored."""
     auth.login(f"jurist@{KOMMUN}")
     advice = "Begränsa bilder på barn och gå igenom kommentarerna dagligen.\nAnnars: avstå från Instagram."
-    response = client.post(f"/assessments/{in_review}/consultation/dpo",
-                           data={"advice": advice, "followed": "no", "overruled_reason": "", "on_behalf": "1"})
+    response = client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": advice})
     page = response.get_data(as_text=True)
-    assert response.status_code == 400 and "varför rådet inte" in page
-    assert f'name="advice" rows="4">{advice}</textarea>' in page
-    assert 'id="followed-no" name="followed" value="no" checked' in page
-    assert 'name="on_behalf" value="1" checked' in page
+    assert response.status_code == 400 and "för dataskyddsombudets räkning" in page
+    assert re.search(r'name="advice"[^>]*>\s*' + re.escape(advice) + "</textarea>", page)
     reason = "Följarna är anonyma; vi frågar i medborgarenkäten 2027."
     response = client.post(f"/assessments/{in_review}/consultation/data-subjects",
                            data={"sought": "yes", "whose": "", "summary": reason})
     page = response.get_data(as_text=True)
-    assert response.status_code == 400 and 'id="sought-yes" name="sought" value="yes" checked' in page
-    assert f'name="summary" rows="3">{reason}</textarea>' in page
-    assert 'name="advice" rows="4"></textarea>' in page  # not the refused advice: nothing was stored
+    assert response.status_code == 400 and 'id="whose-error"' in page
+    assert re.search(r'<input checked id="sought-0" name="sought" type="radio" value="yes">', page)
+    assert re.search(r'name="summary"[^>]*>\s*' + re.escape(reason) + "</textarea>", page)
+    assert re.search(r'name="advice"[^>]*>\s*</textarea>', page)  # not the refused advice: nothing was stored
     with app.app_context():
         assert db.session.scalars(select(DpoAdvice).where(DpoAdvice.assessment_id == in_review)).first() is None
         assert db.session.scalars(select(DataSubjectViews)
@@ -118,12 +163,12 @@ def test_a_refused_consultation_form_keeps_what_was_written(app, client, auth, i
 
 def test_only_the_dpo_or_legal_records_the_advice(app, client, auth, in_review):
     auth.login(f"kommunikator@{KOMMUN}")
-    assert client.post(f"/assessments/{in_review}/consultation/dpo",
-                       data={"advice": "x", "followed": "yes"}).status_code == 403
+    assert client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "x"}).status_code == 403
     auth.logout()
     auth.login("dso@regionexempel.example")
-    assert client.post(f"/assessments/{in_review}/consultation/dpo",
-                       data={"advice": "x", "followed": "yes"}).status_code == 404
+    assert client.post(f"/assessments/{in_review}/consultation/dpo", data={"advice": "x"}).status_code == 404
+    assert client.post(f"/assessments/{in_review}/consultation/response",
+                       data={"followed": "yes"}).status_code == 404
 
 
 @pytest.mark.parametrize("data, message", [

@@ -90,12 +90,12 @@ def test_directly_written_controls_are_wtforms_markup(app, value):
 
 
 def test_template_gettext_follows_force_locale(app):
-    template = ("{{ _('Legal reference') }}|{{ _('%(answered)s answered, %(missing)s missing', answered=1, "
-                "missing='<b>') }}")
+    template = ("{{ _('Legal reference') }}|{{ _('%(name)s sent the assessment back on %(date)s:', date=1, "
+                "name='<b>') }}")
     with app.test_request_context():
         swedish = render_template_string(template)
         with force_locale("en"):
             english = render_template_string(template)
         again = render_template_string(template)
-    assert swedish == again == "Rättslig hänvisning|1 besvarade, &lt;b&gt; saknas"
-    assert english == "Legal reference|1 answered, &lt;b&gt; missing"
+    assert swedish == again == "Rättslig hänvisning|&lt;b&gt; skickade tillbaka bedömningen den 1:"
+    assert english == "Legal reference|&lt;b&gt; sent the assessment back on 1:"

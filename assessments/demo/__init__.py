@@ -14,13 +14,14 @@ import yaml
 from sqlalchemy import select
 
 from .. import audit
-from ..catalog import latest_catalog
+from ..answers import RECORDED_SECTIONS
+from ..catalog import get_catalog, latest_catalog
 from ..extensions import db
 from ..models import Answer, Assessment, Organisation, Role, Status, Treatment, User
 from ..passwords import policy_problem
 from ..prior_consultation import record_prior_consultation
 from ..report.seal import create_self_signed_seal
-from ..review import record_data_subject_views, record_dpo_advice
+from ..review import record_data_subject_views, record_dpo_advice, respond_to_dpo_advice
 from ..risk.service import (
     adopt_proposal,
     decided_measures,
@@ -134,7 +135,11 @@ def create_demo_assessment(name: str) -> Assessment:
     db.session.flush()
     audit.record(org.id, "created", actor=author, assessment_id=assessment.id, title=assessment.title,
                  platforms=assessment.platforms, demo=name)
+    catalog = get_catalog(assessment.catalog_id, assessment.catalog_version)
+    recorded = {q.key for s in catalog.sections if s.key in RECORDED_SECTIONS for q in s.questions}
     for key, value in spec["answers"].items():
+        if key in recorded:  # the consultation record (record_consultation), not answers
+            continue
         per_platform = isinstance(value, dict)
         for platform, item in (value.items() if per_platform else [("", value)]):
             db.session.add(Answer(assessment_id=assessment.id, question_key=key, platform=platform,
@@ -196,9 +201,10 @@ def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
     answers = spec["answers"]
     if "dpo_advice" in answers:
         dpo = demo_user(assessment.organisation_id, Role.DPO)
-        record_dpo_advice(assessment, dpo, advice=answers["dpo_advice"],
-                          followed=FOLLOWED[answers.get("dpo_advice_followed", "followed")],
-                          overruled_reason=answers.get("dpo_advice_not_followed_reason", ""), on_behalf=False)
+        record_dpo_advice(assessment, dpo, advice=answers["dpo_advice"], on_behalf=False)
+        respond_to_dpo_advice(assessment, demo_user(assessment.organisation_id, Role.LEGAL),
+                              followed=FOLLOWED[answers.get("dpo_advice_followed", "followed")],
+                              reason=answers.get("dpo_advice_not_followed_reason", ""))
     if "prior_consultation" in spec:
         legal = demo_user(assessment.organisation_id, Role.LEGAL)
         record = spec["prior_consultation"]

@@ -1,6 +1,7 @@
 """The application's forms (WTForms through Flask-WTF: every POST carries its CSRF token), by area."""
 from .common import MultiCheckboxField, as_choices, first_error, known_choices, no_control_characters, platform_choices
 from .review import (
+                     AdviceResponseForm,
                      ApproveForm,
                      CommentForm,
                      DataSubjectViewsForm,
@@ -21,7 +22,8 @@ from .wizard import (
 )
 
 __all__ = [
-    "AcceptResidualForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm", "DpoAdviceForm", "LoginForm",
+    "AcceptResidualForm", "AdviceResponseForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm",
+    "DpoAdviceForm", "LoginForm",
     "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "PriorConsultationForm", "RatingsForm",
     "RequestChangesForm", "ResolveForm", "RiskForm", "TreatmentForm", "VerdictForm", "as_choices", "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..limits import COMMENT_MAX, EMAIL_MAX, NOTE_MAX, REASON_MAX, RECORD_MAX, REGISTRATION_NUMBER_MAX
+from ..limits import COMMENT_MAX, EMAIL_MAX, NOTE_MAX, REASON_MAX, RECORD_MAX, REGISTRATION_NUMBER_MAX, TOO_LONG
 from .common import as_choices, known_choices, no_control_characters
 
 TEXT = [Optional(strip_whitespace=False), no_control_characters]  # presence and length: the service decides
@@ -56,21 +56,27 @@ FOLLOWED = (("yes", _l("Yes")), ("partly", _l("Partly")), ("no", _l("No")))
 
 
 class DpoAdviceForm(FlaskForm):
-    advice = TextAreaField(_l("Advice"), validators=[*TEXT, Length(max=RECORD_MAX, message=_l("Write the DPO's "
-                                                                                              "advice."))])
-    followed = RadioField(_l("Is the advice followed?"), choices=as_choices(FOLLOWED), validate_choice=False,
-                          validators=[Optional(), known_choices])
-    overruled_reason = TextAreaField(_l("If not, or only partly: why"), validators=[*TEXT, Length(max=RECORD_MAX)])
+    """The DPO's advice (Art. 35(2)); whether it is followed is the organisation's ``AdviceResponseForm``."""
+
+    advice = TextAreaField(_l("Advice"), validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
     on_behalf = BooleanField(_l("I record this on the DPO's behalf"), false_values=("", "0", "false"))
+
+
+class AdviceResponseForm(FlaskForm):
+    followed = RadioField(_l("Does the organisation follow the advice?"), choices=as_choices(FOLLOWED),
+                          validate_choice=False, validators=[Optional(), known_choices])
+    overruled_reason = TextAreaField(_l("If not, or only partly: why"),
+                                     validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
 
 
 class DataSubjectViewsForm(FlaskForm):
     sought = RadioField(_l("Were the views of data subjects sought?"),
                         choices=as_choices((("yes", _l("Yes")), ("no", _l("No")))), validate_choice=False,
                         validators=[Optional(), known_choices])
-    whose = TextAreaField(_l("Whose views"), validators=[*TEXT, Length(max=RECORD_MAX)])
-    summary = TextAreaField(_l("What they said"), validators=[*TEXT, Length(max=RECORD_MAX)])
-    reason_not_sought = TextAreaField(_l("If not: why not"), validators=[*TEXT, Length(max=RECORD_MAX)])
+    whose = StringField(_l("If yes: whose views"), validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
+    summary = TextAreaField(_l("If yes: what they said"), validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
+    reason_not_sought = TextAreaField(_l("If no: why not"),
+                                      validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
 
 
 class RequestChangesForm(FlaskForm):

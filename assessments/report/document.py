@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from .. import review
-from ..answers import AnswerKey, catalog_of, screening, visible_slots
+from ..answers import RECORDED_SECTIONS, AnswerKey, catalog_of, screening, visible_slots
 from ..approval import attestations, decision_summary
 from ..approval_authority import approval_authority
 from ..audit import as_utc
@@ -39,9 +39,6 @@ MEASURE_STATUS_LABELS = {MeasureStatus.PLANNED: _l("Planned"), MeasureStatus.IN_
                          MeasureStatus.DONE: _l("Done"), MeasureStatus.CANCELLED: _l("Cancelled")}
 TREATMENT_LABELS = {Treatment.REDUCE: _l("Reduce with measures"), Treatment.AVOID: _l("Avoid"),
                     Treatment.ACCEPT: _l("Accept")}
-# Catalogue sections whose subject the report prints from the formal record instead (the DPO's advice and
-# the data subjects' views, Art. 35(2) and 35(9)), so that it is printed once.
-RECORDED_SECTIONS = frozenset({"consultation"})
 TOP_RISKS = 5
 
 # The audit trail's actions as the report names them (the trail itself keeps the stable keys).

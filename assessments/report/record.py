@@ -182,7 +182,8 @@ def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *,
             "dpo_advice": None if advice is None else {
                 "advice": advice.advice, "followed": advice.followed,
                 "not_followed_reason": advice.overruled_reason or None, "recorded_by": person(advice.recorded_by),
-                "on_behalf_of_dpo": bool(advice.on_behalf_of_dpo), "recorded_at": moment(advice.recorded_at)},
+                "on_behalf_of_dpo": bool(advice.on_behalf_of_dpo), "recorded_at": moment(advice.recorded_at),
+                "decided_by": person(advice.response_by), "decided_at": moment(advice.response_at)},
             "data_subject_views": None if views_record is None else {
                 "sought": bool(views_record.sought), "whose": views_record.whose or None,
                 "summary": views_record.summary or None, "reason_not_sought": views_record.reason_not_sought or None,

@@ -6,6 +6,7 @@
        again when the page is shown again (back button, failed request);
    (c) wizard questions with data-show-if are hidden while the answer they depend on (a control on the
        same page) does not meet their condition;
+   (d) the warnings and the screening outcome follow the answers on a wizard step as they are given;
    and the error summary of a form sent back with problems gets the focus. */
 (function () {
   "use strict";
@@ -181,6 +182,68 @@
     }
   }
 
+  /* ---- (d) live feedback: warnings and the screening outcome as the user answers ------------ */
+  // The form is sent, without saving, to data-feedback-url; the server answers with the warnings per
+  // field and the screening outcome for the answers on the page. Without this, they show after saving.
+
+  function replaceWarnings(form, warnings) {
+    var boxes = form.querySelectorAll("[data-warnings-for]");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      var texts = warnings[box.getAttribute("data-warnings-for")] || [];
+      var current = [];
+      var shown = box.querySelectorAll(".warning > span:last-child");
+      for (var k = 0; k < shown.length; k++) { current.push(shown[k].textContent); }
+      if (current.join("\n") === texts.join("\n")) { continue; }  // unchanged: nothing for a screen reader
+      var template = form.getAttribute("data-note") || "";
+      var lang = form.getAttribute("data-lang");
+      box.textContent = "";
+      for (var j = 0; j < texts.length; j++) {
+        var p = document.createElement("p");
+        p.className = "warning";
+        var prefix = document.createElement("span");
+        prefix.className = "visually-hidden";
+        prefix.textContent = template;
+        var text = document.createElement("span");
+        if (lang) { text.lang = lang; }
+        text.textContent = texts[j];
+        p.appendChild(prefix);
+        p.appendChild(text);
+        box.appendChild(p);
+      }
+    }
+  }
+
+  function watchFeedback() {
+    var form = document.querySelector("form[data-feedback-url]");
+    var target = document.getElementById("screening-feedback");
+    if (!form || !window.fetch || !window.FormData) { return; }
+    var timer = null;
+    var sequence = 0;
+    function ask() {
+      var mine = ++sequence;
+      var data = new FormData(form);
+      data.delete("action");
+      window.fetch(form.getAttribute("data-feedback-url"), {
+        method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (answer) {
+        if (!answer || mine !== sequence) { return; }  // a later answer is on its way
+        replaceWarnings(form, answer.warnings || {});
+        if (target && typeof answer.screening === "string" && target.innerHTML.trim() !== answer.screening.trim()) {
+          target.innerHTML = answer.screening;
+        }
+      }).catch(function () { /* offline or refused: the page says it all after saving */ });
+    }
+    function later() {
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(ask, 400);
+    }
+    form.addEventListener("change", later);
+    form.addEventListener("input", later);
+  }
+
   /* ---- error summary: move focus to it, so the problems are read first (as GOV.UK does) ------ */
 
   function focusErrorSummary() {
@@ -189,7 +252,9 @@
   }
 
   function start() {
+    document.documentElement.classList.add("js");
     watchConditions();
+    watchFeedback();
     watchForms();
     focusErrorSummary();
   }

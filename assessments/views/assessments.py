@@ -15,8 +15,9 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import approval, dashboard, documents, policy, review, wizard, workflow
-from ..answers import StaleEdit, catalog_of, load_answers, progress, screening, visible_slots
+from ..answers import RECORDED_SECTIONS, StaleEdit, catalog_of, load_answers, screening, visible_slots
 from ..catalog import PLATFORMS, latest_catalog
+from ..corrections import changes_since_comments, corrections
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import (
@@ -34,6 +35,7 @@ from ..prior_consultation import prior_consultation_of
 from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import WrongPassword, approve_and_sign
+from ..steps import steps_of
 from .common import expected_version, refuse, scoped_assessment
 from .throttling import account_key, per_account, throttle_message
 
@@ -83,9 +85,12 @@ def overview(assessment_id: int):
     answers = load_answers(assessment)
     catalog = catalog_of(assessment)
     outcome = screening(assessment, answers)
+    found = corrections(assessment)
     return render_template(
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
-        progress=progress(assessment, answers), document=documents.document_of(assessment), screening=outcome,
+        steps=steps_of(assessment, answers, outcome.level, found), corrections=found,
+        answer_changes=changes_since_comments(assessment) if policy.can_review(current_user, assessment) else {},
+        document=documents.document_of(assessment), screening=outcome,
         threads=review.threads(assessment), verdicts=review.latest_verdicts(assessment),
         can_comment=policy.can_comment(current_user, assessment), blockers=approval.approval_blockers(assessment),
         changes_since=review.changes_since_previous_submission(assessment),
@@ -133,11 +138,13 @@ def step(assessment_id: int, section_key: str):
                   else {slot.field_name: answers.get(slot.key) for slot in shown})
         return render_template(
             "assessments/step.html", assessment=assessment, catalog=catalog, section=section, form=form,
-            slots=shown, progress=progress(assessment, answers, outcome.level), next_section=next_section,
+            slots=shown, steps=steps_of(assessment, answers, outcome.level), next_section=next_section,
+            recorded=section.key in RECORDED_SECTIONS,
+            consultation=review.consultation_of(assessment) if section.key in RECORDED_SECTIONS else None,
             lang=lang, warnings=wizard.warnings(assessment, shown, values),
             suggested=wizard.suggested_facts(shown, answers, facts()), today=date.today(),
             threads=review.threads(assessment), can_comment=policy.can_comment(current_user, assessment),
-            screening=outcome if section.key == "screening" else None), status
+            screening=outcome if section.key == "screening" else None, outcome=outcome), status
 
     def fresh_form(shown, answers, **kwargs):
         data = {**wizard.suggestions(shown, answers, facts(), lang), **form_data_from_answers(shown, answers)}
@@ -184,6 +191,37 @@ def step(assessment_id: int, section_key: str):
     flash(_("Saved, but some questions still need an answer."), "info")
     form.version.data = str(assessment.version)
     return render(form, shown, answers, outcome, 400)
+
+
+@bp.post("/assessments/<int:assessment_id>/steps/<section_key>/feedback")
+@login_required
+def step_feedback(assessment_id: int, section_key: str):
+    """The warnings and the screening outcome for the answers on the page, before they are saved (app.js
+    asks as the user answers; without JavaScript they show after saving). Nothing is stored."""
+    assessment = scoped_assessment(assessment_id)
+    try:
+        section = catalog_of(assessment).section(section_key)
+    except KeyError:
+        abort(404)
+    if not policy.can_edit(current_user, assessment):
+        abort(403)
+    answers = load_answers(assessment)
+    shown = wizard.asked_in_step(assessment, section, answers, screening(assessment, answers).level)
+    form = step_form_class(shown, assessment.language, assessment.platform_name)()
+    if not form.validate():
+        if form.csrf_token.errors:
+            abort(400)
+        # A value the form refuses (too long, not an option) gives no warning; the rest still do.
+    values = {slot.field_name: field_value(form[slot.field_name]) for slot in shown
+              if not form[slot.field_name].errors}
+    found = wizard.feedback(assessment, shown, answers, values)
+    lang = assessment.language
+    return {
+        "warnings": found.warnings,
+        "screening": render_template("assessments/_screening_feedback.html", outcome=found.outcome,
+                                     catalog=catalog_of(assessment), lang=lang,
+                                     full=section.key == "screening"),
+    }
 
 
 @bp.post("/assessments/<int:assessment_id>/submit")

@@ -1,16 +1,25 @@
 """HTTP for review: comment threads, verdicts, the consultation record, changes, the audit trail."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from .. import policy, review, scope
 from ..answers import catalog_of, load_answers
 from ..audit import events_of
 from ..errors import DomainError, Invalid, NotFound
 from ..extensions import db
-from ..forms import CommentForm, DataSubjectViewsForm, DpoAdviceForm, ResolveForm, VerdictForm, first_error
+from ..forms import (
+    AdviceResponseForm,
+    CommentForm,
+    DataSubjectViewsForm,
+    DpoAdviceForm,
+    ResolveForm,
+    VerdictForm,
+    first_error,
+)
 from ..models import Assessment
 from ..revisions import previous_revision
 from .common import refuse, render_error, scoped_assessment
@@ -105,40 +114,78 @@ def consultation(assessment_id: int):
     return render_consultation(scoped_assessment(assessment_id))
 
 
-def render_consultation(assessment: Assessment, *, sent_form: str = "", status: int = 200):
-    """``sent_form`` ("dpo" or "views"): that form was refused, so it shows what was sent, not what is
-    stored — the user corrects their text instead of writing it again."""
-    return render_template("review/consultation.html", assessment=assessment,
-                           advice=review.dpo_advice_of(assessment), views=review.data_subject_views_of(assessment),
+def render_consultation(assessment: Assessment, *, refused: FlaskForm | None = None, status: int = 200):
+    """The record of Art. 35(2) and 35(9). ``refused``: the form that was sent and refused; it shows what
+    was sent with the message at its field, so the user corrects their text instead of writing it again."""
+    advice, views = review.dpo_advice_of(assessment), review.data_subject_views_of(assessment)
+    forms = {
+        "advice_form": DpoAdviceForm(formdata=None, advice=advice.advice if advice else ""),
+        "response_form": AdviceResponseForm(formdata=None, followed=advice.followed if advice else None,
+                                            overruled_reason=(advice.overruled_reason or "") if advice else ""),
+        "views_form": DataSubjectViewsForm(
+            formdata=None, sought=None if views is None else ("yes" if views.sought else "no"),
+            whose=(views.whose or "") if views else "", summary=(views.summary or "") if views else "",
+            reason_not_sought=(views.reason_not_sought or "") if views else ""),
+    }
+    for name, form in forms.items():
+        if refused is not None and type(form) is type(refused):
+            forms[name] = refused
+    return render_template("review/consultation.html", assessment=assessment, advice=advice, views=views,
                            can_advise=policy.can_record_dpo_advice(current_user, assessment),
                            on_behalf=policy.records_advice_on_behalf(current_user),
+                           can_respond=policy.can_respond_to_dpo_advice(current_user, assessment) and advice,
                            can_record_views=policy.can_record_data_subject_views(current_user, assessment),
-                           sent=request.form if sent_form else None, sent_form=sent_form), status
+                           **forms), status
 
 
-def refuse_consultation(exc: DomainError, assessment: Assessment, sent_form: str):
+def refuse_consultation(exc: DomainError, assessment: Assessment, form: FlaskForm):
+    """A refusal the user can correct is shown at its field (or above the form); others as refusals are."""
     if exc.status_code != 400:
         return refuse(exc, url_for(".consultation", assessment_id=assessment.id))
     db.session.rollback()
-    flash(str(exc.message), "error")
-    return render_consultation(assessment, sent_form=sent_form, status=400)
+    field = getattr(form, getattr(exc, "field", None) or "", None)
+    if field is not None and exc.message not in field.errors:
+        field.errors = [*field.errors, exc.message]
+    elif field is None:
+        flash(str(exc.message), "error")
+    return render_consultation(assessment, refused=form, status=400)
 
 
 @bp.post("/consultation/dpo")
 @login_required
 def dpo_advice(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
+    if not policy.can_record_dpo_advice(current_user, assessment):
+        abort(403)  # the role decides before what was sent is read
     form = DpoAdviceForm()
     try:
         if not form.validate_on_submit():
             raise Invalid(first_error(form))
         review.record_dpo_advice(assessment, current_user, advice=form.advice.data or "",
-                                 followed=form.followed.data or "", overruled_reason=form.overruled_reason.data or "",
                                  on_behalf=form.on_behalf.data)
         db.session.commit()
     except DomainError as exc:
-        return refuse_consultation(exc, assessment, "dpo")
+        return refuse_consultation(exc, assessment, form)
     flash(_("The DPO's advice is recorded."), "success")
+    return redirect(url_for(".consultation", assessment_id=assessment.id))
+
+
+@bp.post("/consultation/response")
+@login_required
+def advice_response(assessment_id: int):
+    assessment = scoped_assessment(assessment_id)
+    if not policy.can_respond_to_dpo_advice(current_user, assessment):
+        abort(403)  # the role decides before what was sent is read
+    form = AdviceResponseForm()
+    try:
+        if not form.validate_on_submit():
+            raise Invalid(first_error(form))
+        review.respond_to_dpo_advice(assessment, current_user, followed=form.followed.data or "",
+                                     reason=form.overruled_reason.data or "")
+        db.session.commit()
+    except DomainError as exc:
+        return refuse_consultation(exc, assessment, form)
+    flash(_("The organisation's response to the advice is recorded."), "success")
     return redirect(url_for(".consultation", assessment_id=assessment.id))
 
 
@@ -146,6 +193,8 @@ def dpo_advice(assessment_id: int):
 @login_required
 def data_subjects(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
+    if not policy.can_record_data_subject_views(current_user, assessment):
+        abort(403)  # the role decides before what was sent is read
     form = DataSubjectViewsForm()
     try:
         if not form.validate_on_submit():
@@ -155,7 +204,7 @@ def data_subjects(assessment_id: int):
             reason_not_sought=form.reason_not_sought.data or "")
         db.session.commit()
     except DomainError as exc:
-        return refuse_consultation(exc, assessment, "views")
+        return refuse_consultation(exc, assessment, form)
     flash(_("The data subjects' views are recorded."), "success")
     return redirect(url_for(".consultation", assessment_id=assessment.id))
 

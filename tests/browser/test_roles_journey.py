@@ -23,6 +23,7 @@ import zipfile
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from assessments.answers import RECORDED_SECTIONS
 from assessments.catalog import latest_catalog
 from assessments.extensions import db
 from assessments.models import Assessment, ReviewComment, Status
@@ -126,16 +127,19 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     for index, section in enumerate(catalog.sections):
         page.wait_for_url(re.compile(rf".*/steps/{section.key}$"))
         audit.check(page, f"step {section.key}")
-        fill_step(page, step_data(demo, section.key, PLATFORMS))
         last = index + 1 == len(catalog.sections)
+        if section.key in RECORDED_SECTIONS:
+            # The consultation is kept on its own page: the step shows the record and leads on, no form.
+            expect(page.get_by_role("heading", name="Registreras på sidan Råd och synpunkter")).to_be_visible()
+            expect(page.locator("form[method=post] textarea, form[method=post] input[type=radio]")).to_have_count(0)
+            assert last, "the journey expects the recorded section to be the last step"
+            page.get_by_role("link", name="Fortsätt till riskerna").click()
+            continue
+        fill_step(page, step_data(demo, section.key, PLATFORMS))
         page.get_by_role("button", name="Spara" if last else "Spara och fortsätt", exact=True).click()
-    page.wait_for_url(overview_url)
-    expect(page.get_by_role("status")).to_be_visible()
+    page.wait_for_url(f"{overview_url}/risks")
     with app.app_context():
         assert db.session.get(Assessment, assessment_id).status is Status.DRAFT
-
-    page.get_by_role("link", name="Risker, åtgärder och slutsats").click()
-    page.wait_for_url(f"{overview_url}/risks")
     audit.check(page, "risk register")
     # A decided measure (owner and due date) for every risk; then the first risk's proposed residual rating
     # is adopted with it and its treatment decided, in the browser.
@@ -163,7 +167,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.locator(".actions").get_by_role("link", name="Råd och synpunkter", exact=True).click()
     page.wait_for_url(f"{overview_url}/consultation")
     audit.check(page, "consultation")
-    page.locator("#sought-no").check()
+    page.locator("input[name=sought][value=no]").check()
     page.get_by_label("Om nej: varför inte").fill(
         "Följarna är en bred och anonym grupp; kommunen frågar om kanalerna i medborgarenkäten i stället.")
     page.get_by_role("button", name="Spara synpunkterna").click()
@@ -229,9 +233,17 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     audit.check(page, "consultation (DPO)")
     page.locator("#advice").fill(
         "Använd säkerhetsnycklar för alla administratörer och informera besökarna på Instagram.")
-    page.locator("#followed-yes").check()
     page.get_by_role("button", name="Spara rådet").click()
     expect(page.get_by_role("status")).to_be_visible()
+    logout(page, base)
+
+    # --- Communicator: the organisation decides whether it follows the advice --------------------
+    login(page, base, COMMUNICATOR)
+    page.goto(f"{overview_url}/consultation")
+    page.get_by_role("group", name="Följer organisationen rådet?").get_by_label("Ja").check()
+    page.get_by_role("button", name="Spara beslutet").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    audit.check(page, "consultation (communicator)")
     logout(page, base)
 
     # --- Legal: changes, trail, approve, PDF, verification -------------------------------------
