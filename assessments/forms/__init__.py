@@ -11,6 +11,7 @@ from .review import (
                      VerdictForm,
 )
 from .risks import AcceptResidualForm, MeasureForm, PriorConsultationForm, RatingsForm, RiskForm, TreatmentForm
+from .users import DeactivateUserForm, NewUserForm, ReactivateUserForm, ResetPasswordForm, RoleForm, UnlockUserForm
 from .wizard import (
                      NewAssessmentForm,
                      field_value,
@@ -21,9 +22,11 @@ from .wizard import (
 )
 
 __all__ = [
-    "AcceptResidualForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm", "DpoAdviceForm", "LoginForm",
-    "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "PriorConsultationForm", "RatingsForm",
-    "RequestChangesForm", "ResolveForm", "RiskForm", "TreatmentForm", "VerdictForm", "as_choices", "field_value",
+    "AcceptResidualForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm", "DeactivateUserForm",
+    "DpoAdviceForm", "LoginForm", "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "NewUserForm",
+    "PriorConsultationForm", "RatingsForm", "ReactivateUserForm", "RequestChangesForm", "ResetPasswordForm",
+    "ResolveForm", "RiskForm", "RoleForm", "TreatmentForm", "UnlockUserForm", "VerdictForm", "as_choices",
+    "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",
     "plain_control", "platform_choices", "step_form_class",
 ]
