@@ -17,7 +17,7 @@ LANGUAGE_CHOICES = (("sv", "Svenska"), ("en", "English"))
 PASSWORDS_DIFFER = _l("The two passwords are not the same.")
 CHOSEN_PASSWORD_HINT = _l("Leave both password fields empty and a one-time password is made and shown to you once. "
                           "If you write one: at least %(min)s characters. Either way the user chooses a password "
-                          "of their own at the first login.", min=MIN_LENGTH)
+                          "of their own when they next log in.", min=MIN_LENGTH)
 
 
 def role_choices():
