@@ -120,10 +120,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import account, admin, assessments, auth, exports, general, review, risks, verification
+    from .views import account, admin, admin_users, assessments, auth, exports, general, review, risks, verification
 
     app.register_blueprint(general.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_users.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(assessments.bp)
@@ -166,12 +167,13 @@ def register_template_helpers(app: Flask) -> None:
 
     from flask_login import current_user
 
-    from .policy import can_administer
+    from .policy import can_administer, can_manage_users
 
     @app.context_processor
     def inject() -> dict:
-        return {"can_administer": bool(current_user and current_user.is_authenticated
-                                       and can_administer(current_user)),
+        logged_in = bool(current_user and current_user.is_authenticated)
+        return {"can_administer": logged_in and can_administer(current_user),
+                "can_manage_users": logged_in and can_manage_users(current_user),
                 "current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
                 "role_label": role_label, "status_label": status_label, "scale_labels": SCALE_LABELS,
                 "level_labels": LEVEL_LABELS, "likelihood_meaning": LIKELIHOOD_MEANING,

@@ -27,6 +27,7 @@ RECORD_MAX = 20_000  # the DPO's advice, the data subjects' views, IMY's advice,
 CASE_NUMBER_MAX = 64  # IMY's case number
 REGISTRATION_NUMBER_MAX = 64  # the organisation's diarienummer
 EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3
+PERSON_NAME_MAX = 200  # a user's name
 
 
 def require_within(text: str | None, maximum: int, message) -> None:

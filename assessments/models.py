@@ -72,6 +72,12 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Part of what the session cookie stores (get_id); a new token ends every session issued before it.
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16))
+    # Set when an administrator chose the password (a new account, a reset): after logging in, the user is
+    # sent to change it before anything else (users.py).
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # How often an administrator has unlocked the login: part of the key failed logins are counted under
+    # (views/throttling.py), so an unlock starts the count afresh in every browser and every process.
+    unlock_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")

@@ -9,6 +9,7 @@ words, context-specific words such as the service's name or the user's own name 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +71,10 @@ def personal_fragments(email: str = "", name: str = "", extra: Iterable[str] = (
     return {_fold(part.strip()) for part in parts if len(part.strip()) >= MIN_PERSONAL_FRAGMENT}
 
 
-def policy_problem(password: str, *, email: str = "", name: str = "", extra: Iterable[str] = ()):
-    """The first reason the password may not be used (a lazy, translatable message), or None."""
+def policy_problem(password: str, *, email: str = "", name: str = "", extra: Iterable[str] = (),
+                   for_someone_else: bool = False):
+    """The first reason the password may not be used (a lazy, translatable message), or None.
+    ``for_someone_else``: an administrator chooses it for the user (the message says "the user's name")."""
     length = len(User.normalise_password(password or ""))
     if length < MIN_LENGTH:
         return _l("The password must be at least %(min)s characters long (this one has %(count)s). "
@@ -81,11 +84,31 @@ def policy_problem(password: str, *, email: str = "", name: str = "", extra: Ite
         return _l("The password can be at most %(max)s characters long.", max=MAX_LENGTH)
     folded = _fold(password)
     if any(fragment in folded for fragment in personal_fragments(email, name, extra)):
+        if for_someone_else:
+            return _l("The password must not contain the user's name, their email address or the organisation's "
+                      "name.")
         return _l("The password must not contain your name, your email address or your organisation's name.")
     if is_common(password):
         return _l("This password is too common: it is on lists of passwords that attackers try first. "
                   "Choose another one, for example a few words that do not belong together.")
     return None
+
+
+# Read aloud or copied from the screen: lower-case letters and digits without the look-alikes (0/o, 1/l/i),
+# in groups of four. 16 characters of 31 give about 79 bits, far beyond online guessing (NIST SP 800-63B
+# §5.1.1.2 asks nothing of a secret chosen at random but that it be at least 6 characters).
+ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+ONE_TIME_GROUPS, ONE_TIME_GROUP_LENGTH = 4, 4
+
+
+def one_time_password(*, email: str = "", name: str = "", extra: Iterable[str] = ()) -> str:
+    """A random password for an administrator to hand over once ("k7pm-x3qd-9wfz-h2ne"), passing the policy
+    for this user (a random string can, rarely, contain part of a name)."""
+    while True:
+        candidate = "-".join("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(ONE_TIME_GROUP_LENGTH))
+                             for _ in range(ONE_TIME_GROUPS))
+        if policy_problem(candidate, email=email, name=name, extra=extra) is None:
+            return candidate
 
 
 POLICY_HINT = _l("At least %(min)s characters. Any characters may be used, spaces too. A few words that do "

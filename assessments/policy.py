@@ -19,6 +19,7 @@ AUTHOR_ROLES = frozenset({Role.COMMUNICATOR, Role.LEGAL})
 COMMENTER_ROLES = frozenset({Role.COMMUNICATOR, Role.LEGAL, Role.DPO})
 ADVISER_ROLES = frozenset({Role.DPO, Role.LEGAL})  # the DPO, or legal recording it on the DPO's behalf
 CONSULTATION_KEEPERS = frozenset({Role.LEGAL, Role.DPO})  # the Art. 36 record
+USER_MANAGERS = frozenset({Role.ADMIN})  # the organisation's accounts (users.py)
 
 
 def require(allowed: bool, message) -> None:
@@ -130,6 +131,21 @@ def can_start_revision(user: User, assessment: Assessment) -> bool:
 def can_administer(user: User) -> bool:
     """The organisation's settings: platform facts, failed logins."""
     return user.role is Role.ADMIN
+
+
+def can_manage_users(user: User) -> bool:
+    """Create accounts, set roles, deactivate, unlock and reset passwords: the administrator, and only in
+    their own organisation (``can_manage_user``; scope.user_for)."""
+    return user.role in USER_MANAGERS
+
+
+def can_manage_user(user: User, other: User) -> bool:
+    return can_manage_users(user) and user.organisation_id == other.organisation_id
+
+
+def manages_users(role: Role) -> bool:
+    """Whether a user with ``role`` administers the accounts: an organisation keeps at least one active."""
+    return role in USER_MANAGERS
 
 
 # The dashboard's "needs your action" lists, by role.

@@ -22,6 +22,15 @@ def assessment_for(user: User, assessment_id: int, *options) -> Assessment:
     return assessment
 
 
+def user_for(user: User, user_id: int) -> User:
+    """A user of ``user``'s organisation; another organisation's user is not found (users.py)."""
+    other = db.session.scalars(
+        select(User).where(User.id == user_id, User.organisation_id == user.organisation_id)).first()
+    if other is None:
+        raise NotFound(NOT_FOUND)
+    return other
+
+
 def _child(model, assessment: Assessment, child_id: int | None):
     row = None if child_id is None else db.session.scalars(
         select(model).where(model.id == child_id, model.assessment_id == assessment.id)).first()

@@ -5,7 +5,7 @@ state of the assessment it is exercised. One test per rule and method builds tha
 in this order (each refused attempt must change nothing in the database):
 
 * anonymous                                   → 302 to /login (public pages: their normal answer)
-* a user of another organisation (right role) → 404 for anything naming this organisation's assessment
+* a user of another organisation (right role) → 404 for anything naming this organisation's assessment or user
 * the same user with their *own* assessment id and this organisation's comment/risk/measure id → 404,
   and this organisation's right role with its own assessment id and the other organisation's child → 404
 * every role of the organisation that may not  → 403
@@ -89,6 +89,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("verification.verify", "POST"): Access(EVERYONE),
     ("admin.platform_facts", "GET"): Access(ADMINS),
     ("admin.security_events", "GET"): Access(ADMINS),
+    ("admin_users.list_users", "GET"): Access(ADMINS),
+    ("admin_users.new_user", "GET"): Access(ADMINS),
+    ("admin_users.new_user", "POST"): Access(ADMINS, data={"email": f"matris.ny@{OWN_DOMAIN}", "name": "Nils Matris",
+                                                           "role": "viewer", "language": "sv"}),
+    # <user_id>: a user of this organisation (``build_world``); the other organisation's administrator gets 404.
+    ("admin_users.user", "GET"): Access(ADMINS),
+    ("admin_users.change_role", "POST"): Access(ADMINS, data={"role": "communicator"}),
+    ("admin_users.deactivate", "POST"): Access(ADMINS),
+    ("admin_users.reactivate", "POST"): Access(ADMINS),
+    ("admin_users.unlock", "POST"): Access(ADMINS),
+    ("admin_users.reset_password", "POST"): Access(ADMINS),
     ("admin.edit_platform_facts", "GET"): Access(ADMINS),
     ("admin.edit_platform_facts", "POST"): Access(ADMINS, data={
         "eu_entity": "Meta Platforms Ireland Ltd", "transfer_tool": "", "joint_controller_addendum": "yes",
@@ -228,12 +239,26 @@ def _make(app, demo: str, domain: str, state: Status) -> dict[str, int]:
         return {"assessment": assessment.id, "comment": comment.id, "risk": risk.id, "measure": measure.id}
 
 
+def _make_user(app, domain: str) -> int:
+    """A viewer of the organisation, created by its administrator: the user the user-administration routes
+    name (the demo users are the callers, so none of them is changed by a case)."""
+    from assessments.users import create_user
+
+    with app.app_context():
+        created = create_user(_user(f"admin@{domain}"), email=f"matris.person@{domain}", name="Mia Matrisperson",
+                              role=Role.VIEWER, password="blåbär och lingon i skogen 9")
+        db.session.commit()
+        return created.user.id
+
+
 def build_world(app, access: Access, case: Case) -> World | None:
     """Only what the case names: no records for a route without an assessment; the other organisation's
     assessment only where its ids are used (child-id and form variants), in the same state as ours, so that
     their own assessment would accept the request but for the foreign child."""
     from tests.answering import latest_demo
 
+    if "user_id" in case.arguments:
+        return World(app, {"user": _make_user(app, OWN_DOMAIN)}, {})
     if "assessment_id" not in case.arguments:
         return None
     own = _make(app, latest_demo("exempelkommun"), OWN_DOMAIN, access.state)
@@ -270,6 +295,8 @@ def differences(before: dict, after: dict) -> str:
 def url_for_case(case: Case, ids: dict[str, int], children: dict[str, int] | None = None) -> str:
     """Fill the rule's parameters: ids from ``ids`` (child ids from ``children`` when given)."""
     values = dict(FIXED_PARAMETERS)
+    if "user" in ids:
+        values["user_id"] = ids["user"]
     if "assessment" in ids:
         values["assessment_id"] = ids["assessment"]
         values.update({name: (children or ids)[kind] for name, kind in CHILDREN.items()})
@@ -312,7 +339,7 @@ def test_access_matrix(app, demo_orgs, case: Case):
     actors = Actors(app)
     problems: list[str] = []
     ok = access.ok or (PAGE if case.method == "GET" else POST_OK)
-    scoped = "assessment_id" in case.arguments
+    scoped = bool(case.arguments & {"assessment_id", "user_id"})
     child_kinds = [kind for name, kind in CHILDREN.items() if name in case.arguments]
 
     def form_data() -> dict:
@@ -390,6 +417,7 @@ def test_every_post_without_csrf_token_is_refused_and_changes_nothing(app, demo_
     from tests.answering import latest_demo
 
     own = _make(app, latest_demo("exempelkommun"), OWN_DOMAIN, IN_REVIEW)
+    own["user"] = _make_user(app, OWN_DOMAIN)
     world = World(app, own, {})
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()

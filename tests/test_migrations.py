@@ -68,3 +68,34 @@ def test_risk_numbers_and_unsupported_residuals_are_set_by_the_migration(tmp_pat
         assert all(c.changed_by_id is None and "ingen beslutad åtgärd" in c.justification for c in changes)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_existing_users_keep_their_passwords_and_start_without_unlocks(tmp_path, seal_dir):
+    """The user-administration columns on an installation that has users: nobody is asked to change their
+    password, nobody has been unlocked; and the migration can be undone."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    from assessments import create_app
+    from tests.conftest import _config
+
+    app = create_app(_config(f"sqlite:///{tmp_path / 'old.sqlite'}", tmp_path, seal_dir))
+    with app.app_context():
+        upgrade(revision="7c41d2e9a0b5")
+        db.session.execute(text("INSERT INTO organisations (id, slug, name, is_public_body, created_at) "
+                                "VALUES (1, 'k', 'Kommunen', 1, '2026-11-01 10:00:00')"))
+        db.session.execute(text(
+            "INSERT INTO users (id, email, name, password_hash, organisation_id, role, language, active, "
+            "session_token, created_at) VALUES (1, 'k@k.example', 'K', 'hash', 1, 'admin', 'sv', 1, 't', "
+            "'2026-11-01 10:00:00')"))
+        db.session.commit()
+        upgrade(revision="627b50e0277a")
+        row = db.session.execute(text("SELECT password_hash, must_change_password, unlock_count FROM users")).one()
+        assert (row.password_hash, bool(row.must_change_password), row.unlock_count) == ("hash", False, 0)
+        db.session.commit()
+        downgrade(revision="7c41d2e9a0b5")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("users")}
+        assert "must_change_password" not in columns and "unlock_count" not in columns
+        assert db.session.execute(text("SELECT email FROM users")).scalar_one() == "k@k.example"
+        db.session.remove()
+        db.engine.dispose()

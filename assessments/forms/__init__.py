@@ -12,6 +12,7 @@ from .review import (
                      VerdictForm,
 )
 from .risks import AcceptResidualForm, MeasureForm, PriorConsultationForm, RatingsForm, RiskForm, TreatmentForm
+from .users import DeactivateUserForm, NewUserForm, ReactivateUserForm, ResetPasswordForm, RoleForm, UnlockUserForm
 from .wizard import (
                      NewAssessmentForm,
                      field_value,
@@ -23,9 +24,10 @@ from .wizard import (
 
 __all__ = [
     "AcceptResidualForm", "AdviceResponseForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm",
-    "DpoAdviceForm", "LoginForm",
-    "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "PriorConsultationForm", "RatingsForm",
-    "RequestChangesForm", "ResolveForm", "RiskForm", "TreatmentForm", "VerdictForm", "as_choices", "field_value",
+    "DeactivateUserForm", "DpoAdviceForm", "LoginForm", "MeasureForm", "MultiCheckboxField", "NewAssessmentForm",
+    "NewUserForm", "PriorConsultationForm", "RatingsForm", "ReactivateUserForm", "RequestChangesForm",
+    "ResetPasswordForm", "ResolveForm", "RiskForm", "RoleForm", "TreatmentForm", "UnlockUserForm", "VerdictForm",
+    "as_choices", "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",
     "plain_control", "platform_choices", "step_form_class",
 ]

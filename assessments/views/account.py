@@ -1,7 +1,8 @@
-"""The user's own account: changing the password (which ends every other session of the user)."""
+"""The user's own account: changing the password (which ends every other session of the user), and
+before anything else when an administrator chose the current one (``User.must_change_password``)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
@@ -9,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
-from .. import audit
+from .. import users
 from ..extensions import db
 from ..passwords import POLICY_HINT, PasswordPolicy
 from .throttling import account_key, per_account, throttled_response
@@ -46,10 +47,29 @@ def change_password():
             valid = False
         if valid:
             user = current_user._get_current_object()
-            user.set_password(form.new_password.data)  # a new session token: every other session ends
-            audit.record(user.organisation_id, "password_changed", actor=user, email=user.email)
-            db.session.commit()
-            login_user(user)  # this session carries the new token and stays logged in
-            flash(_("Your password has been changed. You have been logged out everywhere else."), "success")
-            return redirect(url_for("assessments.dashboard"))
+            try:
+                users.change_own_password(user, form.new_password.data)  # a new token: other sessions end
+            except users.FieldInvalid as exc:
+                db.session.rollback()
+                form.new_password.errors = [*form.new_password.errors, str(exc.message)]
+            else:
+                db.session.commit()
+                login_user(user)  # this session carries the new token and stays logged in
+                flash(_("Your password has been changed. You have been logged out everywhere else."), "success")
+                return redirect(url_for("assessments.dashboard"))
     return render_template("account/password.html", form=form), 400 if form.errors else 200
+
+
+# Where a user whose password an administrator chose may go before changing it: nowhere else.
+BEFORE_PASSWORD_CHANGE = frozenset({"static", "account.change_password", "auth.logout", "auth.login",
+                                    "general.set_language", "general.accessibility"})
+
+
+@bp.before_app_request
+def require_own_password():
+    """The administrator knows a password they chose (users.py): the user replaces it before going on."""
+    if "_user_id" not in session or request.endpoint in BEFORE_PASSWORD_CHANGE:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("account.change_password"))
+    return None

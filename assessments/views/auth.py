@@ -14,7 +14,15 @@ from ..extensions import db, limiter
 from ..forms import LoginForm
 from ..models import User
 from .common import safe_next
-from .throttling import account_bucket, per_account, per_address, remember_device, submitted_email, throttled_response
+from .throttling import (
+    account_bucket,
+    on_known_device,
+    per_account,
+    per_address,
+    remember_device,
+    submitted_email,
+    throttled_response,
+)
 
 bp = Blueprint("auth", __name__)
 logger = logging.getLogger(__name__)
@@ -58,7 +66,7 @@ def login():
         account = User.by_email(email)
         if account is not None:  # the organisation's administrator sees it (admin.security_events)
             audit.record(account.organisation_id, "login_failed", account=email, user_id=account.id,
-                         address=address, known_device=account_bucket() != email)
+                         address=address, known_device=on_known_device(email))
             db.session.commit()
         # One message for unknown user and wrong password: do not reveal which addresses exist.
         form.password.errors.append(_("The email address or the password is not correct."))

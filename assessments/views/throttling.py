@@ -14,8 +14,10 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy import func, select
 
-from ..extensions import limiter
+from ..extensions import db, limiter
+from ..models import User
 
 # --- Throttling (NIST SP 800-63B §5.2.2; the limits and why are in config.py) ---------------------------
 # Only failed password checks count (deduct_when); a throttled request is answered before the view runs, so
@@ -78,12 +80,29 @@ def device() -> tuple[str | None, list[str]]:
     return (str(nonce), [str(a) for a in accounts]) if isinstance(accounts, list) else (None, [])
 
 
+def unlocks(email: str) -> int:
+    """How often an administrator has unlocked this account (``User.unlock_count``; 0 for an address without
+    an account). Kept in the database, not in the throttle's storage, so that one unlock reaches every
+    process and node, whatever storage counts (users.py)."""
+    if email == "-":
+        return 0
+    return db.session.scalar(select(User.unlock_count).where(func.lower(User.email) == email)) or 0
+
+
+def on_known_device(email: str) -> bool:
+    nonce, accounts = device()
+    return bool(nonce) and account_tag(email) in accounts
+
+
 def account_bucket(email: str | None = None) -> str:
     """What failed password checks of an account (default: the one the login form names) are counted
-    against: the account, or the account on this known device."""
+    against: the account, or the account on this known device; after an unlock, buckets of their own, so
+    the failures counted before no longer count."""
     email = submitted_email() if email is None else email.strip().lower()
+    unlocked = unlocks(email)
+    account = f"{email}#unlock:{unlocked}" if unlocked else email
     nonce, accounts = device()
-    return f"{email}|device:{nonce}" if nonce and account_tag(email) in accounts else email
+    return f"{account}|device:{nonce}" if nonce and account_tag(email) in accounts else account
 
 
 def remember_device(response, email: str):
