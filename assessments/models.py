@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, select
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -72,6 +73,8 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Part of what the session cookie stores (get_id); a new token ends every session issued before it.
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16))
+    # E-mail when something waits for the user (notifications.py); the waiting list shows it either way.
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")

@@ -1,4 +1,5 @@
 """The application's forms (WTForms through Flask-WTF: every POST carries its CSRF token), by area."""
+from .account import NotificationSettingsForm
 from .common import MultiCheckboxField, as_choices, first_error, known_choices, no_control_characters, platform_choices
 from .review import (
                      ApproveForm,
@@ -22,7 +23,8 @@ from .wizard import (
 
 __all__ = [
     "AcceptResidualForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm", "DpoAdviceForm", "LoginForm",
-    "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "PriorConsultationForm", "RatingsForm",
+    "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "NotificationSettingsForm", "PriorConsultationForm",
+    "RatingsForm",
     "RequestChangesForm", "ResolveForm", "RiskForm", "TreatmentForm", "VerdictForm", "as_choices", "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",
     "plain_control", "platform_choices", "step_form_class",
