@@ -218,11 +218,15 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         port = parts.port or SMTP_PORTS[parts.scheme]
     except ValueError as exc:  # a port that is not a number, or out of range
         raise ValueError(f"KONSEKVENS_SMTP_URL: {exc}") from None
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if not (username or "").isascii() or not (password or "").isascii():
+        # Python's smtplib sends AUTH PLAIN and LOGIN as ASCII (RFC 4954 leaves the encoding to the mechanism).
+        raise ValueError("KONSEKVENS_SMTP_URL: the user name and password must be ASCII characters")
     if parts.scheme == "smtps" and starttls == "1":
         raise ValueError("KONSEKVENS_SMTP_URL: smtps:// is TLS already; starttls=1 is for smtp://")
     return SmtpSettings(host=parts.hostname, port=port, ssl=parts.scheme == "smtps", starttls=starttls == "1",
-                        username=unquote(parts.username) if parts.username else None,
-                        password=unquote(parts.password) if parts.password is not None else None, timeout=timeout)
+                        username=username, password=password, timeout=timeout)
 
 
 def normalise_database_url(url: str) -> str:

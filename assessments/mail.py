@@ -180,7 +180,7 @@ def send_pending(ids: Iterable[int] | None = None) -> SendResult:
     sender = str(current_app.config["MAIL_FROM"])
     try:
         connection = _connect(settings)
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the messages stay pending with the error
         for message in messages:
             _failed(message, exc, result)
         db.session.commit()
@@ -189,7 +189,7 @@ def send_pending(ids: Iterable[int] | None = None) -> SendResult:
         for message in messages:
             try:
                 connection.send_message(_email(message, sender))
-            except (OSError, smtplib.SMTPException) as exc:
+            except Exception as exc:  # noqa: BLE001 - refused, cut off, timed out, or a header that cannot be sent
                 _failed(message, exc, result)
             else:
                 _sent(message, result)
@@ -227,9 +227,9 @@ def _email(message: Notification, sender: str) -> EmailMessage:
     email["Subject"] = message.subject
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to the sender
-    email.set_content(message.body)
+    email.set_content(message.body)  # replaces any Content-* header set before it
+    email["Content-Language"] = message.language  # RFC 3282
     return email
 
 
