@@ -9,6 +9,7 @@ window and recipient by ``flask mail send-due-reminders``.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -22,6 +23,8 @@ from .i18n import LANGUAGES
 from .models import Assessment, Status, User, utcnow
 from .report.identity import local_time
 from .review import dpo_advice_of
+
+logger = logging.getLogger(__name__)
 
 REMINDER_DAYS = 30  # a review date this close is announced; the dashboard lists it from then on too
 
@@ -59,11 +62,15 @@ def _queue(user: User, kind: str, assessment: Assessment, endpoint: str, *, key:
     if not user.email_notifications:  # turned off on the account page; the waiting list still shows it
         return False
     language = user.language if user.language in LANGUAGES else LANGUAGES[0]
-    link = mail.link(endpoint, assessment_id=assessment.id)
+    try:
+        link, account_link = mail.link(endpoint, assessment_id=assessment.id), mail.link("account.settings")
+    except mail.LinkUnavailable as exc:  # a command without KONSEKVENS_BASE_URL: the action goes on
+        logger.warning("no %s message to %s about assessment %s: %s", kind, user.email, assessment.id, exc)
+        return False
     with force_locale(language):
         subject = _subject(kind, assessment)
         body = render_template(f"mail/{kind}.txt", user=user, assessment=assessment, link=link,
-                               account_link=mail.link("account.settings"), **context)
+                               account_link=account_link, **context)
     if key is None:
         queued = mail.enqueue(user, kind=kind, subject=subject, body=body, assessment=assessment)
     else:

@@ -113,6 +113,18 @@ def test_without_a_base_url_the_link_comes_from_the_request(app, client, auth, d
     assert f"http://localhost/assessments/{assessment_id}\n" in by_recipient(smtp)[f"jurist@{KOMMUN}"].body
 
 
+def test_a_command_without_base_url_queues_nothing_and_the_action_is_done(app, demo_orgs, smtp):
+    from assessments import workflow
+
+    app.config["BASE_URL"] = None
+    assessment_id = draft(app)
+    with app.app_context():  # as `flask demo` submits: no request to take an address from
+        workflow.submit_for_review(reload(assessment_id), user(f"kommunikator@{KOMMUN}"))
+        db.session.commit()
+        assert reload(assessment_id).status is Status.IN_REVIEW
+    assert rows(app) == []
+
+
 def test_changes_requested_tells_the_author_with_the_reason(app, client, auth, demo_orgs, smtp):
     assessment_id = draft(app)
     submit(client, auth, assessment_id)
