@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 from sqlalchemy import and_, exists, func, select
 
 from . import policy
@@ -165,7 +165,7 @@ def _due_reason(review_due: date, today: date) -> str:
 
 
 def _facts_to_verify(user: User, today: date) -> list[Entry]:
-    lang = user.language
+    lang = str(get_locale() or "sv")  # the page's language
     entries = []
     for platform, facts in effective_facts(user.organisation_id).items():
         if facts.is_stale(today):
