@@ -117,6 +117,9 @@ def register_extensions(app: Flask) -> None:
         return User.from_session_id(session_id)
 
     limiter.init_app(app)
+    from . import mail
+
+    mail.install(app)  # queued e-mail is sent after the response (docs/notifications.md)
 
 
 def register_blueprints(app: Flask) -> None:

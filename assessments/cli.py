@@ -10,8 +10,9 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from . import audit, integrity, workflow
+from . import audit, integrity, mail, notifications, workflow
 from .demo import create_demo_assessment, create_demo_organisations, demo_names
 from .errors import DomainError
 from .extensions import db
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(user_group)
+    app.cli.add_command(mail_group)
 
     integrity.register(app)
 
@@ -197,3 +199,43 @@ def deactivate_command(email: str) -> None:
     audit.record(user.organisation_id, "user_deactivated", email=user.email)
     db.session.commit()
     click.echo(f"{user.email} is deactivated; their sessions have ended.")
+
+
+mail_group = AppGroup("mail", help="E-mail notifications (docs/notifications.md).")
+
+
+def _report(result: mail.SendResult) -> None:
+    click.echo(f"{result.sent} sent, {result.failed} not sent ({result.given_up} given up)")
+
+
+@mail_group.command("send-pending")
+def send_pending_command() -> None:
+    """Send the queued messages that are due (new ones, and failed ones whose next attempt has come)."""
+    if not mail.configured():
+        click.echo("No SMTP server configured (KONSEKVENS_SMTP_URL): nothing is queued or sent.")
+        return
+    _report(mail.send_pending())
+
+
+@mail_group.command("send-due-reminders")
+def send_due_reminders_command() -> None:
+    """Queue the review-date reminders that are due (once each, however often this runs), then send
+    everything pending. For cron, e.g. hourly."""
+    if not mail.configured():
+        click.echo("No SMTP server configured (KONSEKVENS_SMTP_URL): nothing is queued or sent.")
+        return
+    if not current_app.config.get("BASE_URL"):
+        click.echo("Set KONSEKVENS_BASE_URL (the address users reach the application at): the reminders link "
+                   "to it.", err=True)
+        sys.exit(1)
+    for attempt in (1, 2):
+        try:
+            queued = notifications.queue_review_reminders()
+            db.session.commit()
+            break
+        except IntegrityError:  # another run queued the same reminders at the same moment: look again
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    click.echo(f"{queued} reminder(s) queued")
+    _report(mail.send_pending())

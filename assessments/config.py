@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask
 
@@ -26,6 +27,9 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_SESSION_MAX_HOURS": "SESSION_MAX_HOURS",
     "KONSEKVENS_LOG_FORMAT": "LOG_FORMAT",
     "KONSEKVENS_LOG_LEVEL": "LOG_LEVEL",
+    "KONSEKVENS_SMTP_URL": "SMTP_URL",
+    "KONSEKVENS_MAIL_FROM": "MAIL_FROM",
+    "KONSEKVENS_BASE_URL": "BASE_URL",
 }
 # Settings that are whole numbers (the environment gives text): checked at start, not at the first request.
 INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "ARCHIVE_IN_FLIGHT_SECONDS")
@@ -78,6 +82,13 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # `archive verify` takes an unreferenced file younger than this for one an approval on some node is
         # still writing or committing (integrity/archive_check.py, "files in flight"); an approval takes seconds.
         ARCHIVE_IN_FLIGHT_SECONDS=5 * 60,
+        # E-mail notifications (mail.py, docs/notifications.md): an SMTP server such as
+        # smtp://user:password@host:587?starttls=1, the sender's address, and the address users reach the
+        # application at, for the links in messages. Without SMTP_URL nothing is sent: the dashboard's
+        # waiting list is the only notice.
+        SMTP_URL=None,
+        MAIL_FROM=None,
+        BASE_URL=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -109,6 +120,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if app.config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT must be text or json, not {app.config['LOG_FORMAT']!r}")
+    check_mail_settings(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
@@ -146,6 +158,75 @@ def throttle_storage_options(uri: str, options: dict) -> dict:
                 f"store before counting in memory instead (leave it out for {THROTTLE_STORE_TIMEOUT:g} s)")
         chosen[key] = seconds
     return chosen
+
+
+def check_mail_settings(config) -> None:
+    """Refuse at start what would only fail when the first message is sent: an SMTP URL that cannot be
+    read, a sender missing, a base URL that is not an http(s) address."""
+    if config.get("SMTP_URL"):
+        parse_smtp_url(str(config["SMTP_URL"]))
+        if not config.get("MAIL_FROM") or "@" not in str(config["MAIL_FROM"]):
+            raise ValueError("KONSEKVENS_MAIL_FROM must be set to the sender's address when KONSEKVENS_SMTP_URL is")
+    if config.get("BASE_URL"):
+        parts = urlsplit(str(config["BASE_URL"]))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"KONSEKVENS_BASE_URL must be an http(s) address such as https://konsekvens.example.se, "
+                             f"not {config['BASE_URL']!r}")
+
+
+# Sending happens after the response (mail.py), but a worker still waits for a server that does not answer:
+# a short timeout, and a message not sent stays in the queue for the next attempt.
+SMTP_TIMEOUT = 10.0  # seconds, unless the URL says ?timeout=
+SMTP_MAX_TIMEOUT = 60.0
+SMTP_PORTS = {"smtp": 25, "smtps": 465}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    ssl: bool  # smtps://: TLS from the start (RFC 8314)
+    starttls: bool  # smtp://…?starttls=1: upgrade to TLS before logging in (RFC 3207)
+    username: str | None
+    password: str | None
+    timeout: float
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """``smtp://[user[:password]@]host[:port][?starttls=1][&timeout=seconds]`` or ``smtps://…``; the user
+    and password percent-encoded (an @ in the user name as %40). ValueError says what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_PORTS or not parts.hostname:
+        raise ValueError("KONSEKVENS_SMTP_URL must look like smtp://user:password@host:587?starttls=1 or "
+                         f"smtps://user:password@host:465, not {parts.scheme or 'no scheme'}://…")
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"starttls", "timeout"}
+    if unknown:
+        raise ValueError(f"KONSEKVENS_SMTP_URL: unknown parameter {sorted(unknown)[0]!r} (known: starttls, timeout)")
+    starttls = query.get("starttls", ["0"])[-1]
+    if starttls not in ("0", "1"):
+        raise ValueError(f"KONSEKVENS_SMTP_URL: starttls must be 0 or 1, not {starttls!r}")
+    raw_timeout = query.get("timeout", [str(SMTP_TIMEOUT)])[-1]
+    try:
+        timeout = float(raw_timeout)
+    except ValueError:
+        timeout = float("nan")
+    if not 0 < timeout <= SMTP_MAX_TIMEOUT:
+        raise ValueError(f"KONSEKVENS_SMTP_URL: timeout must be more than 0 and at most {SMTP_MAX_TIMEOUT:g} "
+                         f"seconds, not {raw_timeout!r}")
+    try:
+        port = parts.port or SMTP_PORTS[parts.scheme]
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise ValueError(f"KONSEKVENS_SMTP_URL: {exc}") from None
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if not (username or "").isascii() or not (password or "").isascii():
+        # Python's smtplib sends AUTH PLAIN and LOGIN as ASCII (RFC 4954 leaves the encoding to the mechanism).
+        raise ValueError("KONSEKVENS_SMTP_URL: the user name and password must be ASCII characters")
+    if parts.scheme == "smtps" and starttls == "1":
+        raise ValueError("KONSEKVENS_SMTP_URL: smtps:// is TLS already; starttls=1 is for smtp://")
+    return SmtpSettings(host=parts.hostname, port=port, ssl=parts.scheme == "smtps", starttls=starttls == "1",
+                        username=username, password=password, timeout=timeout)
 
 
 def normalise_database_url(url: str) -> str:

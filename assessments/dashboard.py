@@ -1,22 +1,20 @@
-"""The dashboard: the organisation's assessments, filtered and a page at a time, what needs this user's action
-first, and each assessment's overall residual risk — each a constant number of queries, however many there
-are (docs/benchmarks.md, "Scale")."""
+"""The dashboard: the organisation's assessments, filtered and a page at a time, and each assessment's overall
+residual risk — each a constant number of queries, however many there are (docs/benchmarks.md, "Scale").
+What waits for this user, at the top of the page, is ``waiting``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import selectinload
 
-from . import policy
 from .catalog import PLATFORMS
 from .extensions import db
 from .models import Assessment, Risk, Status, Treatment, User
 from .risk.matrix import LEVEL_ORDER, level
 
 PER_PAGE = 20
-ACTIONS_SHOWN = 10  # per kind, most urgent first; the rest are one click away in the filtered list
 QUERY_MAX = 100
 
 
@@ -74,37 +72,3 @@ def residual_levels(assessment_ids: list[int]) -> dict[int, str]:
             if LEVEL_ORDER[candidate] > LEVEL_ORDER[levels[assessment_id]]:
                 levels[assessment_id] = candidate
     return levels
-
-
-@dataclass(frozen=True)
-class ActionGroup:
-    kind: str  # review | fix | overdue
-    assessments: list[Assessment]
-    total: int
-    filters: dict[str, str]  # the dashboard filter that lists all of them
-
-
-def my_actions(user: User) -> list[ActionGroup]:
-    """What needs this user's action first: to review, to fix, review overdue.
-
-    At most ``ACTIONS_SHOWN`` of each kind: an organisation with hundreds waiting for review would
-    otherwise load and render all of them on every visit. The total comes with the rows (a window count),
-    so a group costs one query however many there are."""
-    mine = select(Assessment, func.count().over()).where(Assessment.organisation_id == user.organisation_id)
-    groups: list[ActionGroup] = []
-
-    def add(kind: str, statement, filters: dict[str, str]) -> None:
-        rows = db.session.execute(statement.limit(ACTIONS_SHOWN)).all()
-        if rows:
-            groups.append(ActionGroup(kind, [row[0] for row in rows], rows[0][1], filters))
-
-    if policy.reviews_for_approval(user):
-        add("review", mine.where(Assessment.status == Status.IN_REVIEW, Assessment.author_id != user.id)
-            .order_by(Assessment.submitted_at, Assessment.id), {"status": Status.IN_REVIEW.value})
-    if policy.fixes_own_assessments(user):
-        add("fix", mine.where(Assessment.status == Status.CHANGES_REQUESTED, Assessment.author_id == user.id)
-            .order_by(Assessment.updated_at, Assessment.id), {"status": Status.CHANGES_REQUESTED.value})
-    if policy.follows_review_dates(user):
-        add("overdue", mine.where(Assessment.status == Status.APPROVED, Assessment.review_due <= date.today())
-            .order_by(Assessment.review_due, Assessment.id), {"overdue": "1"})
-    return groups

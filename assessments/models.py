@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, select
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -78,6 +79,8 @@ class User(UserMixin, Model):
     # How often an administrator has unlocked the login: part of the key failed logins are counted under
     # (views/throttling.py), so an unlock starts the count afresh in every browser and every process.
     unlock_count: Mapped[int] = mapped_column(default=0)
+    # E-mail when something waits for the user (notifications.py); the waiting list shows it either way.
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")

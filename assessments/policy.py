@@ -148,7 +148,7 @@ def manages_users(role: Role) -> bool:
     return role in USER_MANAGERS
 
 
-# The dashboard's "needs your action" lists, by role.
+# The dashboard's "waiting for you" lists, by role (waiting.py).
 def reviews_for_approval(user: User) -> bool:
     return user.role is Role.LEGAL
 
@@ -157,5 +157,41 @@ def fixes_own_assessments(user: User) -> bool:
     return user.role in AUTHOR_ROLES
 
 
+def gives_dpo_advice(user: User) -> bool:
+    """The DPO themself (legal may record the advice on the DPO's behalf, but is not asked for it)."""
+    return user.role is Role.DPO
+
+
 def follows_review_dates(user: User) -> bool:
-    return user.role in (Role.LEGAL, Role.DPO, Role.COMMUNICATOR)
+    """Art. 35(11): who is reminded that an approved assessment is due for review."""
+    return user.role in (Role.LEGAL, Role.DPO, Role.COMMUNICATOR, Role.ADMIN)
+
+
+def keeps_platform_facts(user: User) -> bool:
+    return can_administer(user)
+
+
+# Who is told by e-mail (notifications.py): each function is about one active user of the assessment's
+# organisation; the user who acted is never told of their own action.
+def told_of_submission(user: User, assessment: Assessment) -> bool:
+    """Submitted for review: the legal reviewers (never the author) and the DPO."""
+    return is_reviewer(user, assessment) or (same_organisation(user, assessment) and gives_dpo_advice(user))
+
+
+def asked_for_dpo_advice(user: User, assessment: Assessment) -> bool:
+    return same_organisation(user, assessment) and gives_dpo_advice(user)
+
+
+def told_of_changes_requested(user: User, assessment: Assessment) -> bool:
+    return same_organisation(user, assessment) and user.id == assessment.author_id
+
+
+def told_of_approval(user: User, assessment: Assessment) -> bool:
+    """Approved: the author and the DPO."""
+    return same_organisation(user, assessment) and (user.id == assessment.author_id or gives_dpo_advice(user))
+
+
+def told_of_review_date(user: User, assessment: Assessment) -> bool:
+    """A review date near or passed (Art. 35(11)): the author, legal and the DPO."""
+    return same_organisation(user, assessment) and (user.id == assessment.author_id
+                                                    or user.role in (Role.LEGAL, Role.DPO))

@@ -5,7 +5,8 @@ draft ──submit──► in_review ──approve──► approved
         request_changes  └──submit── changes_requested
 
 Every transition is checked against the acting user's role and organisation on the server (``policy``),
-written to the audit trail, and flushed but not committed: the request (or CLI command) commits once.
+written to the audit trail, and flushed but not committed: the request (or CLI command) commits once. Whom a
+transition concerns is told through ``notifications`` (an e-mail queued in the same transaction).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from . import audit
+from . import audit, notifications
 from .answers import progress
 from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
@@ -60,6 +61,7 @@ def submit_for_review(assessment: Assessment, actor: User) -> None:
 
     snapshot_submission(assessment, actor)
     _move(SUBMIT, assessment, actor)
+    notifications.on_submitted(assessment, actor)
 
 
 def request_changes(assessment: Assessment, actor: User, reason: str) -> None:
@@ -70,6 +72,7 @@ def request_changes(assessment: Assessment, actor: User, reason: str) -> None:
     if not reason:
         raise Invalid(_l("Say what needs to change."))
     _move(REQUEST_CHANGES, assessment, actor, reason=reason)
+    notifications.on_changes_requested(assessment, actor, reason)
 
 
 def mark_approved(assessment: Assessment, actor: User) -> None:
@@ -80,6 +83,7 @@ def mark_approved(assessment: Assessment, actor: User) -> None:
     assessment.approved_at = utcnow()
     _move(APPROVE, assessment, actor)
     supersede_previous(assessment, actor)
+    notifications.on_approved(assessment, actor)
 
 
 def supersede_previous(assessment: Assessment, actor: User) -> None:

@@ -77,6 +77,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("auth.login", "GET"): Access(PUBLIC, ok=PAGE_OR_REDIRECT),
     ("auth.login", "POST"): Access(PUBLIC, ok=frozenset({302, 400})),
     ("auth.logout", "POST"): Access(EVERYONE, ok=REDIRECT, logs_out=True),
+    ("account.settings", "GET"): Access(EVERYONE),
+    ("account.settings", "POST"): Access(EVERYONE, data={"email_notifications": "no"}),
     ("account.change_password", "GET"): Access(EVERYONE),
     ("account.change_password", "POST"): Access(EVERYONE, data={"current_password": "fel"}),
     ("assessments.dashboard", "GET"): Access(EVERYONE),

@@ -181,14 +181,15 @@ def test_needs_your_action_shows_ten_of_each_kind_oldest_first_and_links_to_the_
             waiting(f"Granskas {n:02d}", Status.IN_REVIEW, submitted_at=now - timedelta(hours=100 - n))
         for n in range(3):
             waiting(f"Försenad {n}", Status.APPROVED, review_due=date.today() - timedelta(days=n + 1))
-        waiting("Aktuell", Status.APPROVED, review_due=date.today() + timedelta(days=30))
+        waiting("Snart", Status.APPROVED, review_due=date.today() + timedelta(days=30))  # within 30 days: listed
+        waiting("Aktuell", Status.APPROVED, review_due=date.today() + timedelta(days=31))
         db.session.commit()
     many, page = count_queries(app, client, "/")
     assert many == few, (few, many)
     mine = page.split('id="my-actions-title"')[1].split("</section>")[0]
     assert mine.count("Granskas") == 10 and "Granskas 00" in mine and "Granskas 12" not in mine
     assert "och 3 till" in mine and 'href="/?status=in_review"' in mine
-    assert all(f"Försenad {n}" in mine for n in range(3)) and "Aktuell" not in mine
+    assert all(f"Försenad {n}" in mine for n in range(3)) and "Snart" in mine and "Aktuell" not in mine
     overdue = client.get("/?overdue=1").get_data(as_text=True).split('class="filters"')[1].split("</form>", 1)[1]
     assert all(f"Försenad {n}" in overdue for n in range(3)) and "Aktuell" not in overdue
     assert "Granskas" not in overdue

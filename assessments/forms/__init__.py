@@ -1,4 +1,5 @@
 """The application's forms (WTForms through Flask-WTF: every POST carries its CSRF token), by area."""
+from .account import NotificationSettingsForm
 from .common import MultiCheckboxField, as_choices, first_error, known_choices, no_control_characters, platform_choices
 from .review import (
                      AdviceResponseForm,
@@ -25,9 +26,9 @@ from .wizard import (
 __all__ = [
     "AcceptResidualForm", "AdviceResponseForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm",
     "DeactivateUserForm", "DpoAdviceForm", "LoginForm", "MeasureForm", "MultiCheckboxField", "NewAssessmentForm",
-    "NewUserForm", "PriorConsultationForm", "RatingsForm", "ReactivateUserForm", "RequestChangesForm",
-    "ResetPasswordForm", "ResolveForm", "RiskForm", "RoleForm", "TreatmentForm", "UnlockUserForm", "VerdictForm",
-    "as_choices", "field_value",
+    "NewUserForm", "NotificationSettingsForm", "PriorConsultationForm", "RatingsForm", "ReactivateUserForm",
+    "RequestChangesForm", "ResetPasswordForm", "ResolveForm", "RiskForm", "RoleForm", "TreatmentForm",
+    "UnlockUserForm", "VerdictForm", "as_choices", "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",
     "plain_control", "platform_choices", "step_form_class",
 ]

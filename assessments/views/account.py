@@ -1,8 +1,8 @@
-"""The user's own account: changing the password (which ends every other session of the user), and
-before anything else when an administrator chose the current one (``User.must_change_password``)."""
+"""The user's own account: e-mail notifications, and changing the password (which ends every other session
+of the user), before anything else when an administrator chose the current one (``User.must_change_password``)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
@@ -10,8 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
-from .. import users
+from .. import notifications, users
 from ..extensions import db
+from ..forms import NotificationSettingsForm
 from ..passwords import POLICY_HINT, PasswordPolicy
 from .throttling import account_key, per_account, throttled_response
 
@@ -25,6 +26,22 @@ class ChangePasswordForm(FlaskForm):
     repeat_password = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords are not the same."))])
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = NotificationSettingsForm()
+    if not form.is_submitted():
+        form.email_notifications.data = "yes" if current_user.email_notifications else "no"
+    elif form.validate():
+        notifications.set_email_notifications(current_user._get_current_object(),
+                                              form.email_notifications.data == "yes")
+        db.session.commit()
+        flash(_("Your choice is saved."), "success")
+        return redirect(url_for(".settings"))
+    return render_template("account/settings.html", form=form,
+                           mail_configured=bool(current_app.config.get("SMTP_URL"))), 400 if form.errors else 200
 
 
 def password_throttled(request_limit):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import approval, dashboard, documents, policy, review, wizard, workflow
+from .. import approval, dashboard, documents, policy, review, waiting, wizard, workflow
 from ..answers import RECORDED_SECTIONS, StaleEdit, catalog_of, load_answers, screening, visible_slots
 from ..catalog import PLATFORMS, latest_catalog
 from ..corrections import changes_since_comments, corrections
@@ -52,7 +52,7 @@ def dashboard_page():
     return render_template("assessments/dashboard.html", assessments=items, page=page, today=date.today(),
                            can_create=policy.can_create(current_user),
                            levels=dashboard.residual_levels([a.id for a in items]),
-                           actions=dashboard.my_actions(current_user), filters=filters.as_args(),
+                           waiting=waiting.waiting_for(current_user), filters=filters.as_args(),
                            statuses=list(Status), platforms=list(PLATFORMS))
 
 
