@@ -63,6 +63,12 @@ def file_size(size: int) -> str:
     return f"{format_decimal(round(size / MB, 1))} MB"
 
 
+def megabytes(size: int) -> str:
+    """A limit in MB as a number for "at most %(size)s MB": whole where it is whole, else to one decimal (a
+    limit under 1 MB is never shown as "0 MB")."""
+    return format_decimal(size // MB if size % MB == 0 else max(0.1, round(size / MB, 1)))
+
+
 # -- listing -------------------------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from ..limits import (
 from ..models import Assessment, User
 from ..plaintext import require_plain_text
 from . import content
-from .listing import MB, Target
+from .listing import Target, megabytes
 from .model import EvidenceFile, Relationship
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def limits() -> content.Limits:
 
 
 def too_large_message() -> str:
-    return str(TOO_LARGE) % {"size": current_app.config["EVIDENCE_MAX_FILE_BYTES"] // MB}
+    return str(TOO_LARGE) % {"size": megabytes(current_app.config["EVIDENCE_MAX_FILE_BYTES"])}
 
 
 def refusal_message(code: str) -> str:
@@ -167,7 +167,7 @@ def attach(assessment: Assessment, actor: User, *, data: bytes, filename: str | 
         raise Invalid(too_large_message())
     maximum = current_app.config["EVIDENCE_MAX_TOTAL_BYTES"]
     if total + len(data) > maximum:
-        raise Invalid(str(TOTAL_TOO_LARGE) % {"size": maximum // MB})
+        raise Invalid(str(TOTAL_TOO_LARGE) % {"size": megabytes(maximum)})
     try:
         mime_type = content.inspect(data, limits())
     except content.Refused as exc:

@@ -27,7 +27,7 @@ class EvidenceForm(FlaskForm):
     # q:<question>:<platform>, r:<risk id> or m:<measure id>; the service checks it names this assessment's.
     target = StringField(_l("What the file supports"), validators=[DataRequired(WHICH_TARGET)])
     relationship = RadioField(_l("What kind of evidence it is"), choices=RELATIONSHIPS,
-                              default=Relationship.SOURCE.value,
+                              default=Relationship.SOURCE.value, validate_choice=False,
                               validators=[DataRequired(WHICH_RELATIONSHIP), known_choices])
     description = StringField(_l("Description (optional)"), validators=[
         Optional(strip_whitespace=False), no_control_characters,

@@ -55,7 +55,7 @@ class Panel:
 
     by_target: dict[str, list[EvidenceFile]]
     can_attach: bool
-    max_mb: int
+    max_mb: str
 
 
 @bp.app_template_global()
@@ -66,7 +66,7 @@ def evidence_panel(assessment: Assessment) -> Panel:
     if assessment.id not in panels:
         panels[assessment.id] = Panel(listing.by_target(listing.evidence_of(assessment)),
                                       policy.can_attach_evidence(current_user, assessment),
-                                      current_app.config["EVIDENCE_MAX_FILE_BYTES"] // listing.MB)
+                                      listing.megabytes(current_app.config["EVIDENCE_MAX_FILE_BYTES"]))
     return panels[assessment.id]
 
 
@@ -80,8 +80,8 @@ def page(assessment_id: int):
         "evidence/page.html", assessment=assessment, items=items, can_attach=can_attach,
         form=EvidenceForm(formdata=None), targets=listing.target_choices(assessment) if can_attach else [],
         total=sum(item.row.size for item in items), formatted=formatted_time,
-        max_mb=current_app.config["EVIDENCE_MAX_FILE_BYTES"] // listing.MB,
-        total_mb=current_app.config["EVIDENCE_MAX_TOTAL_BYTES"] // listing.MB)
+        max_mb=listing.megabytes(current_app.config["EVIDENCE_MAX_FILE_BYTES"]),
+        total_mb=listing.megabytes(current_app.config["EVIDENCE_MAX_TOTAL_BYTES"]))
 
 
 @bp.post("/evidence")
