@@ -84,8 +84,6 @@ EVIDENCE_ROWS: dict[int, dict] = {}  # id → the evidence row _make attached, a
 
 
 def restore_evidence(world: World) -> None:
-    from assessments.evidence.model import EvidenceFile
-
     with world.app.app_context():
         if db.session.get(EvidenceFile, world.own["evidence"]) is None:
             db.session.add(EvidenceFile(**EVIDENCE_ROWS[world.own["evidence"]]))
@@ -250,7 +248,7 @@ def _make(app, demo: str, domain: str, state: Status) -> dict[str, int]:
         measure = db.session.scalars(select(Measure).where(Measure.assessment_id == assessment.id)
                                      .order_by(Measure.id)).first()
         assert risk is not None and measure is not None, f"the demo {demo} has no risk or no measure"
-        evidence = attach(assessment, _user(f"kommunikator@{domain}"), data="Beslut om kanalen.".encode(),
+        evidence = attach(assessment, _user(f"kommunikator@{domain}"), data=b"Beslut om kanalen.",
                           filename="beslut.txt", target=Target(risk_id=risk.id), relationship="Source",
                           description=None)
         EVIDENCE_ROWS[evidence.id] = {c.key: getattr(evidence, c.key) for c in inspect(EvidenceFile).column_attrs}

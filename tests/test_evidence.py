@@ -183,7 +183,7 @@ def test_too_large_a_file_or_a_claim_of_4_gb_is_refused_unread(app, client, auth
 def test_the_assessments_total_and_what_a_file_supports_are_checked(app, client, auth, draft_id, demo_orgs):
     app.config["EVIDENCE_MAX_TOTAL_BYTES"] = 3 * 1024 * 1024
     auth.login(COMMUNICATOR)
-    big = "Rad med text.\n".encode() * 140_000  # ~2 MB of text
+    big = b"Rad med text.\n" * 140_000  # ~2 MB of text
     assert upload(client, draft_id, big, "ett.txt").status_code == 302
     upload(client, draft_id, big.replace(b"Rad", b"Ord"), "tva.txt")
     assert any("högst 3 MB" in m for m in flashed(client, f"/assessments/{draft_id}/evidence"))
