@@ -108,6 +108,7 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Log in to continue.")
 
+    from .evidence import model as _evidence_model  # noqa: F401  (its table is in the same metadata)
     from .models import User
 
     @login_manager.user_loader
@@ -123,7 +124,19 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import account, admin, admin_users, assessments, auth, exports, general, review, risks, verification
+    from .views import (
+        account,
+        admin,
+        admin_users,
+        assessments,
+        auth,
+        evidence,
+        exports,
+        general,
+        review,
+        risks,
+        verification,
+    )
 
     app.register_blueprint(general.bp)
     app.register_blueprint(admin.bp)
@@ -135,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(verification.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(evidence.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -162,6 +176,9 @@ def register_template_helpers(app: Flask) -> None:
     from .answers import text_direction
 
     app.add_template_filter(text_direction)  # dir= of user-written text, also in the PDF (WeasyPrint)
+    from .evidence.listing import file_size
+
+    app.add_template_filter(file_size)
     # The heat maps colour each cell by the one policy of what is high (risk.matrix.HIGH_CELLS).
     app.add_template_global(level, "risk_level")
     from .approval_authority import approval_authority

@@ -6,6 +6,7 @@
                                  and the sha256 of every other file in the backup
     DIR/tables/<table>.jsonl     one JSON object per row, ordered by primary key
     DIR/archive/<ab>/<sha>.pdf   every archived file a row of the snapshot refers to
+    DIR/evidence/<ab>/<sha>.<x>  every evidence file a row of the snapshot refers to (evidence/service.py)
 
 Consistency: every table is read inside ONE read-only snapshot transaction (PostgreSQL REPEATABLE READ,
 which is snapshot isolation there; SQLite one explicit read transaction), so the rows agree with each
@@ -60,6 +61,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from .archive import Archive, ArchiveError, sha256_file
+from .evidence.model import EvidenceFile
+from .evidence.service import store as evidence_store
 from .extensions import db
 from .models import ArchivedDocument
 from .signoff import archive
@@ -68,6 +71,7 @@ FORMAT = "konsekvens.backup/1"
 MANIFEST = "manifest.json"
 TABLES_DIR = "tables"
 ARCHIVE_DIR = "archive"
+EVIDENCE_DIR = "evidence"
 _BATCH = 500
 
 
@@ -192,6 +196,21 @@ class Summary:
     revision: str | None
     rows: dict[str, int] = field(default_factory=dict)
     archive_files: int = 0
+    evidence_files: int = 0
+
+
+def _copy_checked(store: Archive, relative: str, sha: str, destination: Path) -> None:
+    """One stored file into the backup, checked against its recorded hash while it is copied."""
+    try:
+        data = store.read(relative, sha)
+    except ArchiveError as exc:
+        raise BackupError(f"stored file {relative} cannot be backed up: {exc} Run "
+                          f"`flask --app app archive verify` first.") from exc
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with open(destination, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def create_backup(target: Path) -> Summary:
@@ -226,19 +245,14 @@ def create_backup(target: Path) -> Summary:
                 summary.rows[table.name] = count
             documents = conn.execute(select(ArchivedDocument.path, ArchivedDocument.sha256)
                                      .order_by(ArchivedDocument.id)).all()
+            evidence = conn.execute(select(EvidenceFile.path, EvidenceFile.sha256).distinct()
+                                    .order_by(EvidenceFile.path)).all()
         for relative, sha in documents:
-            try:
-                data = store.read(relative, sha)  # checks the recorded hash while copying
-            except ArchiveError as exc:
-                raise BackupError(f"archive file {relative} cannot be backed up: {exc} Run "
-                                  f"`flask --app app archive verify` first.") from exc
-            destination = work / ARCHIVE_DIR / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with open(destination, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+            _copy_checked(store, relative, sha, work / ARCHIVE_DIR / relative)
             summary.archive_files += 1
+        for relative, sha in evidence:
+            _copy_checked(evidence_store(), relative, sha, work / EVIDENCE_DIR / relative)
+            summary.evidence_files += 1
         for relative in _all_files(work):
             files[relative] = sha256_file(work / relative)
         manifest = {
@@ -248,6 +262,7 @@ def create_backup(target: Path) -> Summary:
             "alembic_revision": summary.revision,
             "tables": [{"name": t, "rows": n, "file": f"{TABLES_DIR}/{t}.jsonl"} for t, n in summary.rows.items()],
             "archive_files": summary.archive_files,
+            "evidence_files": summary.evidence_files,
             "files": files,
         }
         with open(work / MANIFEST, "w", encoding="utf-8") as out:
@@ -388,6 +403,13 @@ def restore_backup(source: Path) -> Summary:
                     if (stored.relative_path, stored.sha256) != (relative, sha):
                         raise BackupError(f"archive file {relative} does not match its record")
                     summary.archive_files += 1
+                for relative, sha in conn.execute(select(EvidenceFile.path, EvidenceFile.sha256).distinct()):
+                    data = (source / EVIDENCE_DIR / relative).read_bytes()
+                    stored = evidence_store().store(data, suffix="." + relative.rsplit(".", 1)[-1])
+                    written.append(evidence_store().path_for(stored.relative_path))
+                    if (stored.relative_path, stored.sha256) != (relative, sha):
+                        raise BackupError(f"evidence file {relative} does not match its record")
+                    summary.evidence_files += 1
         except BaseException as exc:
             for path in written:  # the archive was empty: take back exactly what this restore wrote
                 try:
@@ -420,7 +442,7 @@ def backup_command(directory: Path) -> None:
         sys.exit(1)
     click.echo(f"Backup written to {summary.directory}: schema {summary.revision}, "
                f"{sum(summary.rows.values())} rows in {len(summary.rows)} tables, "
-               f"{summary.archive_files} archived file(s)")
+               f"{summary.archive_files} archived file(s), {summary.evidence_files} evidence file(s)")
 
 
 @click.command("restore")
@@ -438,5 +460,6 @@ def restore_command(directory: Path) -> None:
     except BackupError as exc:
         click.echo(f"Restore refused: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"Restored {sum(summary.rows.values())} rows in {len(summary.rows)} tables and "
-               f"{summary.archive_files} archived file(s) from {directory} (schema {summary.revision})")
+    click.echo(f"Restored {sum(summary.rows.values())} rows in {len(summary.rows)} tables, "
+               f"{summary.archive_files} archived file(s) and {summary.evidence_files} evidence file(s) from "
+               f"{directory} (schema {summary.revision})")

@@ -18,9 +18,10 @@ from .errors import DomainError
 from .extensions import db
 from .models import ArchivedDocument, Organisation, Role, User
 from .passwords import policy_problem
+from .report.embedded import check_evidence
 from .report.identity import sha256_hex
 from .report.record import check_embedded, embedded_record
-from .report.verification import attached_files, verify_pdf
+from .report.verification import attached_files, embedded_files, verify_pdf
 from .signoff import archive, sign_approval, trusted_seal_certificates
 
 
@@ -93,9 +94,11 @@ def demo_command(names: tuple[str, ...]) -> None:
 @with_appcontext
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(pdf: Path) -> None:
-    """Check a PDF's signature and whether it matches an archived record. Exits 1 when it does not."""
+    """Check a PDF's signature, its embedded record and evidence files, and whether it matches an archived
+    record. Exits 1 when anything does not hold."""
     data = pdf.read_bytes()
     report = verify_pdf(data, trusted_seal_certificates())
+    files = embedded_files(data)
     embedded = embedded_record(attached_files(data))
     digest = sha256_hex(data)
     record = db.session.scalars(select(ArchivedDocument).where(ArchivedDocument.sha256 == digest)).first()
@@ -121,6 +124,12 @@ def verify_command(pdf: Path) -> None:
         shape = "follows docs/record.schema.json" if name == "record.json" else "sealed before record.json"
         click.echo(f"Record:     {name}, SHA-256 {sha256_hex(content)}, "
                    f"{'NOT valid: ' + record_problem if record_problem else shape}")
+    evidence = check_evidence(files)
+    if embedded is not None:
+        click.echo(f"Evidence:   {evidence.listed} file(s) listed in the record"
+                   f"{', each embedded as listed' if evidence.ok else ''}")
+    for problem in evidence.problems:
+        click.echo(f"Problem:    {problem}")
     for problem in report.problems:
         click.echo(f"Problem:    {problem}")
     if record is not None:
@@ -128,7 +137,8 @@ def verify_command(pdf: Path) -> None:
                    f"({record.path})")
     else:
         click.echo("Archive:    matches NO archived document")
-    sys.exit(0 if report.valid and record is not None and embedded is not None and record_problem is None else 1)
+    sys.exit(0 if report.valid and record is not None and embedded is not None and record_problem is None
+             and evidence.ok else 1)
 
 
 # --- User administration --------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ ENVIRONMENT_KEYS = {
     "KONSEKVENS_BASE_URL": "BASE_URL",
 }
 # Settings that are whole numbers (the environment gives text): checked at start, not at the first request.
-INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "ARCHIVE_IN_FLIGHT_SECONDS")
+INTEGER_KEYS = ("TRUSTED_PROXIES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "ARCHIVE_IN_FLIGHT_SECONDS",
+                "EVIDENCE_MAX_FILE_BYTES", "EVIDENCE_MAX_TOTAL_BYTES")
 ZERO_ALLOWED = ("TRUSTED_PROXIES", "ARCHIVE_IN_FLIGHT_SECONDS")
 
 
@@ -74,6 +75,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # CPU seconds the verification page may spend on one upload before refusing it (report/verification.py;
         # a sealed report takes a few hundredths, docs/benchmarks.md).
         VERIFY_CPU_SECONDS=0.5,
+        # Evidence files (docs/evidence.md): at most this large each, and all of one assessment revision
+        # together (they are embedded in its sealed report); the CPU seconds inspecting one upload may take.
+        EVIDENCE_MAX_FILE_BYTES=10 * 1024 * 1024,
+        EVIDENCE_MAX_TOTAL_BYTES=25 * 1024 * 1024,
+        EVIDENCE_CPU_SECONDS=2.0,
         # Behind a proxy that terminates TLS: Secure cookies and HSTS (KONSEKVENS_HTTPS=1 or HTTPS = True).
         HTTPS=False,
         # Logging (logs.py): "text" lines, or "json" (one JSON object per line) for a log collector.

@@ -14,6 +14,7 @@ from .errors import Failure, NotFound
 from .extensions import db
 from .models import ArchivedDocument, Assessment, Organisation, Signature, User
 from .report import verification as checks
+from .report.embedded import check_evidence
 from .report.identity import sha256_hex
 from .report.record import check_embedded, embedded_record
 from .scope import NOT_FOUND
@@ -63,6 +64,8 @@ class Check:
     sealed_by: Organisation | None  # whose installed seal signed it (None: no organisation's)
     record_name: str | None = None  # the embedded record.json, or answers.json in documents sealed before it
     record_problem: str | None = None  # the embedded record does not follow its published format
+    evidence_listed: int = 0  # evidence files the record lists (report/embedded.py)
+    evidence_problems: tuple[str, ...] = ()  # embedded files that are not as the record lists them
 
     def own_seal(self, user: User) -> bool:
         return self.sealed_by is not None and self.sealed_by.id == user.organisation_id
@@ -97,13 +100,17 @@ def check_upload(data: bytes, user: User) -> Check:
     is_pdf = checks.PROBLEM_NOT_PDF not in report.problems
     match = own_archived_document(digest, user) if is_pdf else None
     # A refused upload is not read any further (report/verification.py: hostile files).
-    embedded = embedded_record(checks.attached_files(data)) if is_pdf and not report.refused else None
+    files = checks.embedded_files(data) if is_pdf and not report.refused else []
+    embedded = embedded_record(checks.by_name(files))
+    evidence = check_evidence(files) if embedded else None
     result = Check(report, digest, is_pdf, match, sealed_by,
                    record_name=embedded[0] if embedded else None,
-                   record_problem=check_embedded(*embedded) if embedded else None)
+                   record_problem=check_embedded(*embedded) if embedded else None,
+                   evidence_listed=evidence.listed if evidence else 0,
+                   evidence_problems=evidence.problems if evidence else ())
     outcome = "valid" if report.valid else ("refused" if report.refused else "invalid" if is_pdf else "not_pdf")
     audit.record(user.organisation_id, "document_verified", actor=user,
                  assessment_id=match.assessment.id if match else None, sha256=digest, outcome=outcome,
                  matched=match is not None, archived_document_id=match.document.id if match else None,
-                 own_seal=result.own_seal(user), problems=list(report.problems))
+                 own_seal=result.own_seal(user), problems=list(report.problems) + list(result.evidence_problems))
     return result

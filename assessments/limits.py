@@ -28,6 +28,14 @@ CASE_NUMBER_MAX = 64  # IMY's case number
 REGISTRATION_NUMBER_MAX = 64  # the organisation's diarienummer
 EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3
 PERSON_NAME_MAX = 200  # a user's name
+EVIDENCE_DESCRIPTION_MAX = 300  # what an evidence file is, in a line
+
+# Evidence files (docs/evidence.md): the sizes are settings (config.py, EVIDENCE_MAX_FILE_BYTES and
+# EVIDENCE_MAX_TOTAL_BYTES); what a file may hold is bounded here.
+EVIDENCE_MAX_FILES = 50  # per assessment revision
+EVIDENCE_MAX_PIXELS = 40_000_000  # a 48-megapixel phone photo is refused, a 4K screenshot (8.3 MP) is not
+EVIDENCE_MAX_PAGES = 500
+EVIDENCE_MAX_PDF_OBJECTS = 200_000  # reachable objects of a PDF; a 500-page scanned agreement has a few thousand
 
 
 def require_within(text: str | None, maximum: int, message) -> None:

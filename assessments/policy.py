@@ -98,6 +98,12 @@ def can_manage_risks(user: User, assessment: Assessment) -> bool:
     return user.role is Role.LEGAL and assessment.status is Status.IN_REVIEW
 
 
+def can_attach_evidence(user: User, assessment: Assessment) -> bool:
+    """Attach and remove evidence files: as the risks (authors while they may edit, legal while reviewing); an
+    approved revision's evidence is sealed into its report and never changes."""
+    return can_manage_risks(user, assessment)
+
+
 def can_record_dpo_advice(user: User, assessment: Assessment) -> bool:
     return same_organisation(user, assessment) and advises(user) and not is_closed(assessment)
 

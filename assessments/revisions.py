@@ -17,6 +17,7 @@ from . import audit
 from .answers import catalog_of, load_answers
 from .catalog import Question, latest_catalog
 from .errors import Conflict, Forbidden
+from .evidence.listing import copy_to_revision as copy_evidence
 from .extensions import db
 from .models import Answer, Assessment, Status, User
 from .policy import can_create, same_organisation
@@ -96,8 +97,9 @@ def new_revision(assessment: Assessment, actor: User, *, to_latest_catalog: bool
     db.session.flush()
 
     copy_risks_and_measures(assessment, copy, actor)
+    carried = copy_evidence(assessment, copy)
     audit.record(assessment.organisation_id, "revision_created", actor=actor, assessment_id=copy.id,
-                 previous=assessment.id, revision=copy.revision,
+                 previous=assessment.id, revision=copy.revision, evidence_carried=carried,
                  catalogue_from=f"{source_catalog.id}-{source_catalog.version}",
                  catalogue_to=f"{target.id}-{target.version}",
                  not_carried=[f"{k}{'/' + p if p else ''}" for k, p in not_carried])

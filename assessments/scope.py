@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .errors import NotFound
+from .evidence.model import EvidenceFile
 from .extensions import db
 from .models import Assessment, Measure, ReviewComment, Risk, User
 
@@ -49,3 +50,7 @@ def measure_of(assessment: Assessment, measure_id: int | None) -> Measure:
 
 def comment_of(assessment: Assessment, comment_id: int | None) -> ReviewComment:
     return _child(ReviewComment, assessment, comment_id)
+
+
+def evidence_of(assessment: Assessment, evidence_id: int | None) -> EvidenceFile:
+    return _child(EvidenceFile, assessment, evidence_id)

@@ -27,11 +27,13 @@ from .answers import load_answers
 from .approval import approval_blockers, independence_problems
 from .archive import Archive, ArchiveError, StoredFile
 from .errors import Conflict, Failure, Forbidden, Invalid, Unavailable
+from .evidence.listing import listing
+from .evidence.service import read as read_evidence
 from .extensions import db
 from .models import ArchivedDocument, Assessment, Organisation, Signature, Status, User, utcnow
 from .report.document import SignatureInfo, report_html
 from .report.identity import document_id, local_time, sha256_hex
-from .report.pdf import render_pdf
+from .report.pdf import AssociatedFile, render_pdf
 from .report.record import RECORD_FILE, approval_part, canonical_json, record_document, validate
 from .report.seal import Seal, SealError, load_certificate, load_seal
 from .report.signing import SigningError, TimestampError, sign_pdf
@@ -185,6 +187,11 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
         raise Unavailable(SEAL_MESSAGES.get(exc.code, SEAL_FALLBACK)) from exc
 
     answers = load_answers(assessment)
+    # Listed once, after the claim: the record lists exactly the files embedded (evidence.service._hold_open).
+    evidence = listing(assessment)
+    files = [AssociatedFile(item.embedded_name, read_evidence(item.row), item.row.mime_type,
+                            item.row.relationship.value, item.row.description or item.row.filename)
+             for item in evidence]
     lang = assessment.language
     meaning = approval_meaning(assessment)
     with force_locale(lang):
@@ -193,12 +200,12 @@ def sign_approval(assessment: Assessment, actor: User, *, expected_version: int,
                          registration_number=registration_number or None, seal_subject=seal.subject_name)
     record = record_document(assessment, answers, approval=approval_part(
         assessment, meaning=meaning, signer_name=actor.name, signer_role=role, signed_at=info.signed_at,
-        registration_number=info.registration_number, seal_subject=seal.subject_name))
+        registration_number=info.registration_number, seal_subject=seal.subject_name), evidence=evidence)
     validate(record)  # the published schema (docs/record.schema.json) is what is sealed
     record_json = canonical_json(record)
     record_sha = sha256_hex(record_json)
-    html = report_html(assessment, answers, record_sha256=record_sha, signature=info)
-    rendered = render_pdf(html, record_json=record_json, title=assessment.title, lang=lang)
+    html = report_html(assessment, answers, record_sha256=record_sha, signature=info, evidence=evidence)
+    rendered = render_pdf(html, record_json=record_json, title=assessment.title, lang=lang, files=files)
     reason = approval_reason(assessment, meaning, record_sha)
     with force_locale(lang):
         label = gettext("Electronic seal of %(organisation)s", organisation=assessment.organisation.name)

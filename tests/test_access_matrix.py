@@ -17,6 +17,7 @@ access is limited by default, and that is proven for every route, not only for t
 """
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,10 +25,13 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from assessments import create_app, policy, review, workflow
 from assessments.demo import USERS
+from assessments.evidence.listing import Target
+from assessments.evidence.model import EvidenceFile
+from assessments.evidence.service import attach
 from assessments.extensions import db
 from assessments.models import Assessment, Measure, ReviewComment, Risk, Role, Status
 from tests.conftest import DEMO_PASSWORD, extract_csrf
@@ -63,10 +67,27 @@ class Access:
     # Form fields naming a child of an assessment; the other organisation's id there must be refused.
     foreign_form: dict[str, str] = field(default_factory=dict)
     logs_out: bool = False  # a right role is sent to the login page on purpose
+    # Puts back what an allowed attempt used up (a removed evidence file), before the next allowed role tries.
+    restore: Callable[[World], None] | None = None
 
 
 def version(world: World) -> str:
     return str(world.current_version())
+
+
+def evidence_upload(_world: World) -> dict:
+    return {"file": (io.BytesIO("Minnesanteckning från mötet.".encode()), "anteckning.txt"),
+            "target": "q:purposes:", "relationship": "Source", "description": "Mötet 12 oktober"}
+
+
+EVIDENCE_ROWS: dict[int, dict] = {}  # id → the evidence row _make attached, as it was
+
+
+def restore_evidence(world: World) -> None:
+    with world.app.app_context():
+        if db.session.get(EvidenceFile, world.own["evidence"]) is None:
+            db.session.add(EvidenceFile(**EVIDENCE_ROWS[world.own["evidence"]]))
+            db.session.commit()
 
 
 # (endpoint, method) → who may use it. Adding a route = adding a line here.
@@ -148,11 +169,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     # The Art. 36 record is kept by legal and the DPO, also after approval (IMY answers later).
     ("risks.record_prior_consultation", "POST"): Access(ADVISERS, APPROVED, data={
         "requested_on": date.today().isoformat(), "imy_case_number": "IMY-2026-1"}),
+    # Evidence: seen and downloaded by everyone of the organisation; attached and removed as the risks are
+    # changed (authors in a draft, legal in review; nobody once approved: tests/test_evidence.py).
+    ("evidence.page", "GET"): Access(EVERYONE),
+    ("evidence.download", "GET"): Access(EVERYONE, APPROVED),
+    ("evidence.upload", "POST"): Access(AUTHORS, data=evidence_upload),
+    ("evidence.delete", "POST"): Access(AUTHORS, restore=restore_evidence),
 }
 
 # URL parameters that are not ids of the organisation's records.
 FIXED_PARAMETERS = {"platform": "facebook", "section_key": "screening", "filename": "app.css", "code": "en"}
-CHILDREN = {"comment_id": "comment", "risk_id": "risk", "measure_id": "measure"}
+CHILDREN = {"comment_id": "comment", "risk_id": "risk", "measure_id": "measure", "evidence_id": "evidence"}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -236,9 +263,14 @@ def _make(app, demo: str, domain: str, state: Status) -> dict[str, int]:
         measure = db.session.scalars(select(Measure).where(Measure.assessment_id == assessment.id)
                                      .order_by(Measure.id)).first()
         assert risk is not None and measure is not None, f"the demo {demo} has no risk or no measure"
+        evidence = attach(assessment, _user(f"kommunikator@{domain}"), data=b"Beslut om kanalen.",
+                          filename="beslut.txt", target=Target(risk_id=risk.id), relationship="Source",
+                          description=None)
+        EVIDENCE_ROWS[evidence.id] = {c.key: getattr(evidence, c.key) for c in inspect(EvidenceFile).column_attrs}
         _bring_to(assessment, state, domain, comment)
         db.session.commit()
-        return {"assessment": assessment.id, "comment": comment.id, "risk": risk.id, "measure": measure.id}
+        return {"assessment": assessment.id, "comment": comment.id, "risk": risk.id, "measure": measure.id,
+                "evidence": evidence.id}
 
 
 def _make_user(app, domain: str) -> int:
@@ -403,6 +435,8 @@ def test_access_matrix(app, demo_orgs, case: Case):
 
     for role in (Role if access.roles is PUBLIC else [r for r in Role if r in access.roles]):
         email = f"{LOCAL_PART[role]}@{OWN_DOMAIN}"
+        if access.restore:
+            access.restore(world)
         response, _before, _after = attempt(email, own_url)
         if response.status_code not in ok or (is_login_redirect(response) and not access.logs_out):
             problems.append(f"{role.value} (allowed): {case.method} {own_url} gave {response.status_code} "

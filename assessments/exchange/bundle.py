@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import audit, csvfile, policy
+from ..answers import catalog_of
 from ..archive import ArchiveError
 from ..errors import Conflict, Forbidden
 from ..extensions import db
@@ -29,9 +30,10 @@ from ..models import (
     User,
     utcnow,
 )
+from ..report.embedded import check_evidence
 from ..report.identity import local_time, sha256_hex
 from ..report.record import embedded_record
-from ..report.verification import attached_files
+from ..report.verification import by_name, embedded_files
 from ..roles import ROLE_LABELS
 from ..signoff import archive
 
@@ -40,6 +42,21 @@ AUDIT_FORMAT = "konsekvens.audit-trail/1"
 BUNDLE_FILES = ("signed.pdf", "record.json", "audit-trail.json", "audit-trail.csv", "verification.txt")
 BUNDLE_STATUSES = frozenset({Status.APPROVED, Status.SUPERSEDED})
 AUDIT_COLUMNS = ("seq", "time", "action", "actor", "actor_id", "details", "prev_hash", "hash")
+
+EVIDENCE_DIR = "evidence"  # the evidence files embedded in signed.pdf, extracted (docs/exchange-format.md)
+
+
+def evidence_support(assessment: Assessment, supports: dict[str, Any]) -> str:
+    """What an evidence entry of the record supports, in words (the question's text in the catalogue)."""
+    if "question" in supports:
+        try:
+            text = catalog_of(assessment).question(supports["question"]).report_text(assessment.language)
+        except KeyError:
+            text = supports["question"]
+        platform = supports.get("platform")
+        return f"{text} ({assessment.platform_name(platform, assessment.language)})" if platform else text
+    return supports.get("risk") or supports.get("measure") or ""
+
 
 class BundleError(Exception):
     """The bundle cannot be made without handing over bytes the archive cannot vouch for."""
@@ -74,13 +91,18 @@ def inquiry_bundle(assessment: Assessment, actor: User) -> Bundle:
         pdf = archive().read(document.path, expected_sha256=document.sha256)
     except ArchiveError as exc:
         raise BundleError(f"archived document {document.sha256}: {exc}") from exc
-    embedded = embedded_record(attached_files(pdf))
+    files = embedded_files(pdf)
+    embedded = embedded_record(by_name(files))
     if embedded is None:
         raise BundleError(f"archived document {document.sha256} has no record.json or answers.json attachment")
     record_name, answers_json = embedded
     answers_sha = sha256_hex(answers_json)
     if answers_sha != document.answers_sha256:
         raise BundleError(f"{record_name} in {document.sha256} does not match the recorded answers_sha256")
+    if problems := check_evidence(files).problems:
+        raise BundleError(f"the evidence embedded in {document.sha256} is not as its record lists it: "
+                          + " ".join(problems))
+    evidence = evidence_listed(answers_json, by_name(files))
 
     made_at = utcnow()
     audit.record(assessment.organisation_id, "bundle_downloaded", actor=actor, assessment_id=assessment.id,
@@ -93,14 +115,24 @@ def inquiry_bundle(assessment: Assessment, actor: User) -> Bundle:
     contents = {
         "signed.pdf": pdf,
         record_name: answers_json,
+        **{f"{EVIDENCE_DIR}/{item['file']}": item["data"] for item in evidence},
         "audit-trail.json": audit_trail_json(assessment, trail),
         "audit-trail.csv": audit_trail_csv(trail),
         "verification.txt": verification_text(assessment, signature, document, answers_sha, actor,
-                                              made_at, record_name).encode("utf-8"),
+                                              made_at, record_name, evidence).encode("utf-8"),
     }
     return Bundle(filename=f"konsekvensbedomning-{assessment.id}-r{assessment.revision}-underlag.zip",
                   data=zip_files(contents, made_at), document_sha256=document.sha256,
                   answers_sha256=answers_sha)
+
+
+def evidence_listed(record_json: bytes, files: dict[str, bytes]) -> list[dict[str, Any]]:
+    """The record's evidence entries with the embedded bytes (already checked against them), in E order."""
+    try:
+        listed = json.loads(record_json.decode("utf-8")).get("evidence") or []
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return []
+    return [{**entry, "data": files[entry["file"]]} for entry in listed]
 
 
 def zip_files(contents: dict[str, bytes], moment: datetime) -> bytes:
@@ -158,8 +190,11 @@ def _utc(moment: datetime) -> str:
 
 
 def verification_text(assessment: Assessment, signature: Signature, document: ArchivedDocument,
-                      answers_sha: str, actor: User, made_at: datetime, record_name: str = "record.json") -> str:
-    """verification.txt, in the assessment's language; ``record_name`` is the embedded record's file name."""
+                      answers_sha: str, actor: User, made_at: datetime, record_name: str = "record.json",
+                      evidence: list[dict[str, Any]] | None = None) -> str:
+    """verification.txt, in the assessment's language; ``record_name`` is the embedded record's file name,
+    ``evidence`` the record's evidence entries (the files are in the bundle's evidence/ folder)."""
+    evidence = evidence or []
     try:
         role = ROLE_LABELS[Role(signature.signer_role)]
     except (ValueError, KeyError):
@@ -187,7 +222,8 @@ def verification_text(assessment: Assessment, signature: Signature, document: Ar
                 "A later revision of this assessment has since been approved. This bundle is for revision "
                 "%(revision)s, as it was approved and signed.", revision=assessment.revision))]
         lines += ["", gettext("Files and their SHA-256 checksums"), "",
-                  f"  {document.sha256}  signed.pdf", f"  {answers_sha}  {record_name}", ""]
+                  f"  {document.sha256}  signed.pdf", f"  {answers_sha}  {record_name}",
+                  *(f"  {item['sha256']}  {EVIDENCE_DIR}/{item['file']}" for item in evidence), ""]
         if record_name == "record.json":
             described = gettext(
                 "signed.pdf is the approved report exactly as it was signed and stored in the organisation's "
@@ -202,6 +238,14 @@ def verification_text(assessment: Assessment, signature: Signature, document: Ar
                 "signed.pdf. audit-trail.json and audit-trail.csv hold this assessment's events from the "
                 "organisation's audit trail.")
         lines += [_paragraph(described), ""]
+        if evidence:
+            lines += [_paragraph(gettext(
+                "The evidence files in the folder %(folder)s are embedded in signed.pdf as attachments and "
+                "listed in %(file)s (\u201cevidence\u201d) with their SHA-256 checksums and what each "
+                "supports:", folder=f"{EVIDENCE_DIR}/", file=record_name)), ""]
+            lines += [_paragraph(f"{item['file']}: {evidence_support(assessment, item['supports'])}", "  ")
+                      for item in evidence]
+            lines.append("")
         check = gettext("How to check")
         lines += [check, "-" * len(check), ""]
         steps = [
@@ -218,6 +262,13 @@ def verification_text(assessment: Assessment, signature: Signature, document: Ar
              f"pdfdetach -savefile {record_name} -o embedded.json signed.pdf\n"
              f"cmp embedded.json {record_name}", gettext(
                  "The two files must be identical: %(file)s is the record that was signed.", file=record_name)),
+            *([(gettext("The evidence files. Run:"),
+                f"pdfdetach -saveall -o {EVIDENCE_DIR}-embedded signed.pdf\n"
+                f"sha256sum {EVIDENCE_DIR}/*", gettext(
+                    "pdfdetach saves every file embedded in signed.pdf (the evidence and %(file)s); each "
+                    "evidence file must be identical to the one in the folder %(folder)s, and its checksum "
+                    "must be the one listed above and in %(file)s.", file=record_name,
+                    folder=f"{EVIDENCE_DIR}/"))] if evidence else []),
             (gettext("The audit trail."), None, gettext(
                 "Each event's hash is the SHA-256 of a JSON object with the keys prev (prev_hash), org "
                 "(organisation id), seq, assessment (assessment id), actor (actor_id), action, details and "

@@ -1,6 +1,7 @@
 """The application's forms (WTForms through Flask-WTF: every POST carries its CSRF token), by area."""
 from .account import NotificationSettingsForm
 from .common import MultiCheckboxField, as_choices, first_error, known_choices, no_control_characters, platform_choices
+from .evidence import EvidenceForm, RemoveEvidenceForm
 from .review import (
                      AdviceResponseForm,
                      ApproveForm,
@@ -25,10 +26,10 @@ from .wizard import (
 
 __all__ = [
     "AcceptResidualForm", "AdviceResponseForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm",
-    "DeactivateUserForm", "DpoAdviceForm", "LoginForm", "MeasureForm", "MultiCheckboxField", "NewAssessmentForm",
-    "NewUserForm", "NotificationSettingsForm", "PriorConsultationForm", "RatingsForm", "ReactivateUserForm",
-    "RequestChangesForm", "ResetPasswordForm", "ResolveForm", "RiskForm", "RoleForm", "TreatmentForm",
-    "UnlockUserForm", "VerdictForm", "as_choices", "field_value",
+    "DeactivateUserForm", "DpoAdviceForm", "EvidenceForm", "LoginForm", "MeasureForm", "MultiCheckboxField",
+    "NewAssessmentForm", "NewUserForm", "NotificationSettingsForm", "PriorConsultationForm", "RatingsForm",
+    "ReactivateUserForm", "RemoveEvidenceForm", "RequestChangesForm", "ResetPasswordForm", "ResolveForm", "RiskForm",
+    "RoleForm", "TreatmentForm", "UnlockUserForm", "VerdictForm", "as_choices", "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",
     "plain_control", "platform_choices", "step_form_class",
 ]

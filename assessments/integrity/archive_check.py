@@ -1,5 +1,6 @@
-"""Checking the archive: every archived document against its row, its seal and its record, and the files
-no row refers to (orphans, writes in flight, writes that never finished)."""
+"""Checking the archive: every archived document against its row, its seal, its record and the evidence files
+it embeds (report/embedded.py), and the files no row refers to (orphans, writes in flight, writes that never
+finished)."""
 from __future__ import annotations
 
 from flask import current_app
@@ -8,9 +9,10 @@ from sqlalchemy import select
 from ..archive import ArchiveError
 from ..extensions import db
 from ..models import ArchivedDocument, Assessment
+from ..report.embedded import check_evidence
 from ..report.identity import sha256_hex
 from ..report.record import check_embedded
-from ..report.verification import verify_pdf
+from ..report.verification import embedded_files, verify_pdf
 from ..signoff import archive, trusted_seal_certificates
 from .findings import IN_FLIGHT, INCOMPLETE, ArchiveReport, Finding, attached_record, parse_reason
 from .repair import quarantine_incomplete, repair_orphan
@@ -53,6 +55,8 @@ def _check_document(row: ArchivedDocument, store, trust_roots: list) -> list[Fin
                                                       f"to {record_sha}, the record says {row.answers_sha256}"))
         if problem := check_embedded(name, content):
             findings.append(finding("RECORD INVALID", f"archived document {row.id}: {problem}"))
+    for problem in check_evidence(embedded_files(data)).problems:
+        findings.append(finding("EVIDENCE", f"archived document {row.id}: {problem}"))
     named = parse_reason(report.reason)
     organisation_id = db.session.scalar(select(Assessment.organisation_id).where(Assessment.id == row.assessment_id))
     if report.reason is not None and (

@@ -15,10 +15,11 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import ArchivedDocument, Assessment, Role, Status, User, utcnow
 from ..policy import can_approve
+from ..report.embedded import check_evidence
 from ..report.identity import sha256_hex
 from ..report.record import LEGACY_FILE, canonical_json, check_embedded, legacy_answers_document, record_document
 from ..report.seal import SealError, load_certificate
-from ..report.verification import verify_pdf
+from ..report.verification import embedded_files, verify_pdf
 from ..signoff import (
     approval_meaning,
     approval_reason,
@@ -42,6 +43,7 @@ from .findings import Finding, attached_record, parse_reason
 #   * the bytes match the hash in the file name, and the PAdES seal is valid for the seal of the
 #     organisation that owns the assessment named in the signature's reason (not just any installed seal);
 #   * that assessment still exists at that revision, is still IN REVIEW and has no archived document;
+#   * the evidence files it embeds are exactly those its record lists (report/embedded.py);
 #   * the reason is word for word what sign_approval writes for it (in the format of the record it names),
 #     and the attached record and the record built from the assessment *as it is now* hash to the sha256 in
 #     the reason: nothing changed since sealing. For record.json the approval part (who, when, registration
@@ -134,6 +136,8 @@ def _proven_approval(relative_path: str, store, trust_roots: list) -> _Approval:
         raise refuse(f"the attached {named.record_file} is not the one the signature names")
     if problem := check_embedded(*attached):
         raise refuse(problem)
+    if evidence := check_evidence(embedded_files(data)).problems:
+        raise refuse(" ".join(evidence))
     answers = load_answers(assessment)
     meaning = approval_meaning(assessment)
     registration_number = None

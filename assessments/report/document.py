@@ -26,6 +26,8 @@ from ..answers import RECORDED_SECTIONS, AnswerKey, catalog_of, screening, visib
 from ..approval import attestations, decision_summary
 from ..approval_authority import approval_authority
 from ..audit import as_utc
+from ..evidence.listing import Listed, Target, listing
+from ..evidence.model import Relationship
 from ..extensions import db
 from ..models import Assessment, AuditEvent, MeasureStatus, Treatment
 from ..prior_consultation import prior_consultation_of
@@ -58,7 +60,12 @@ EVENT_LABELS = {
     "prior_consultation_recorded": _l("Prior consultation recorded"), "exported": _l("Exported"),
     "document_downloaded": _l("Signed document downloaded"), "bundle_downloaded": _l("Inquiry bundle downloaded"),
     "document_verified": _l("Document verified"), "archive_file_quarantined": _l("Archive file quarantined"),
+    "evidence_attached": _l("Evidence file attached"), "evidence_removed": _l("Evidence file removed"),
+    "evidence_downloaded": _l("Evidence file downloaded"),
 }
+# How the report names an evidence file's type and its relationship to the document (evidence/model.py).
+EVIDENCE_TYPE_LABELS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "text/plain": _l("Text")}
+RELATIONSHIP_LABELS = {Relationship.SOURCE: _l("Source"), Relationship.SUPPLEMENT: _l("Supplementary material")}
 
 # Soft hyphens (U+00AD) at the hyphenation points of long words, computed once per word with the
 # dictionaries WeasyPrint itself uses (pyphen): a narrow table cell then breaks "personuppgiftsansvaret"
@@ -139,8 +146,13 @@ class SignatureInfo:
 
 
 def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, record_sha256: str,
-                signature: SignatureInfo | None, status_label=None) -> str:
+                signature: SignatureInfo | None, status_label=None, evidence: list[Listed] | None = None) -> str:
+    """``evidence``: the files embedded beside the record (default: as the assessment has them now)."""
     catalog = catalog_of(assessment)
+    evidence = listing(assessment) if evidence is None else evidence
+    evidence_refs: dict[str, list[str]] = {}
+    for item in evidence:
+        evidence_refs.setdefault(Target.of(item.row).value, []).append(item.ref)
     lang = assessment.language
     outcome = screening(assessment, answers)
     summary = decision_summary(assessment)
@@ -214,5 +226,9 @@ def report_html(assessment: Assessment, answers: dict[AnswerKey, Any], *, record
             record_sha256=record_sha256,
             record_file=RECORD_FILE,
             document_id=document_id(assessment),
+            evidence=evidence,
+            evidence_refs=evidence_refs,
+            evidence_types=EVIDENCE_TYPE_LABELS,
+            relationship_labels={kind.value: str(label) for kind, label in RELATIONSHIP_LABELS.items()},
             **({"status_label": status_label} if status_label else {}),
         )

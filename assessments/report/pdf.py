@@ -12,6 +12,11 @@ completes what the variant leaves out, right before the file is written:
   it is not one of the predefined XMP schemas (ISO 19005-3 §6.6.2.3);
 * one ``/AF`` entry per embedded file: WeasyPrint lists each file twice, once from the name tree and once
   from its file specification (ISO 19005-3 §6.8 asks for the association, not for a repetition);
+* for the evidence files embedded beside the record (:class:`AssociatedFile`), the relationship, the MIME
+  type and an ASCII ``/F`` name set from what the application knows, per file: WeasyPrint finds the
+  relationship by the file's MD5 (two files with the same bytes would share one) and the MIME type by the
+  name's extension, and writes a non-ASCII name's UTF-8 bytes into ``/F``, which readers take for
+  PDFDocEncoding (``/UF`` carries the name as written, ISO 32000-1 §7.11.3);
 * no compressed stream whose data ends in a carriage return: the writer puts a line feed before
   ``endstream``, and a CR LF there reads as the end-of-line marker, one byte short of /Length
   (ISO 19005-3 §6.1.7.1). Such a stream (about one in 256: zlib data ends with the Adler-32 of the
@@ -50,8 +55,10 @@ import functools
 import mimetypes
 import os
 import types
+import unicodedata
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +71,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 __all__ = [
     "ASSETS_DIR",
+    "AssociatedFile",
     "ASSET_BASE_URL",
     "PDF_VARIANT",
     "PdfRenderError",
@@ -193,6 +201,19 @@ class SafeURLFetcher(URLFetcher):
 
 
 @dataclass(frozen=True)
+class AssociatedFile:
+    """A file embedded beside the record (an evidence file): its name in the document, its bytes, its MIME
+    type, its /AFRelationship (ISO 32000-2 §7.11.3; "Source" or "Supplement" for evidence) and its
+    description."""
+
+    name: str
+    data: bytes
+    mime_type: str
+    relationship: str
+    description: str
+
+
+@dataclass(frozen=True)
 class SignatureBox:
     """Rectangle for the visible signature, in PDF points, origin at the page's bottom-left."""
 
@@ -306,9 +327,31 @@ def _unambiguous(cls: type) -> type:
     return _UNAMBIGUOUS[cls]
 
 
-def _finish(document, pdf) -> None:
-    """Complete WeasyPrint's PDF/A-3a output (module docstring): the XMP packet, one /AF entry per file.
-    (The tagged variant already sets /MarkInfo, /Lang and /DisplayDocTitle, ISO 14289-1 §7.1.)"""
+def _ascii_name(name: str) -> str:
+    """``name`` in ASCII for a file specification's /F: accents dropped, anything else as "_"."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return "".join(c if 32 <= ord(c) < 127 else "_" for c in folded) or "file"
+
+
+def _describe_files(pdf, associated: dict[str, AssociatedFile]) -> None:
+    """Each associated file's relationship, MIME type and ASCII /F, by its name (module docstring)."""
+    for obj in pdf.objects:
+        if not isinstance(obj, dict) or obj.get("Type") != "/Filespec":
+            continue
+        name = getattr(obj.get("UF"), "string", None)
+        item = associated.get(name) if isinstance(name, str) else None
+        if item is None:
+            continue
+        obj["AFRelationship"] = f"/{item.relationship}"
+        obj["F"] = pydyf.String(_ascii_name(item.name))
+        stream = pdf.objects[int(obj["EF"]["F"].split()[0])]
+        stream.extra["Subtype"] = "/" + item.mime_type.replace("/", "#2f")
+
+
+def _finish(document, pdf, associated: dict[str, AssociatedFile] | None = None) -> None:
+    """Complete WeasyPrint's PDF/A-3a output (module docstring): the XMP packet, one /AF entry per file, the
+    associated files described. (The tagged variant already sets /MarkInfo, /Lang and /DisplayDocTitle,
+    ISO 14289-1 §7.1.)"""
     catalog = pdf.catalog
     if "AF" in catalog:
         unique = []
@@ -316,6 +359,8 @@ def _finish(document, pdf) -> None:
             if reference not in unique:
                 unique.append(reference)
         catalog["AF"] = pydyf.Array(unique)
+    if associated:
+        _describe_files(pdf, associated)
     reference = catalog["Metadata"]  # b"<number> 0 R"
     metadata = pdf.objects[int(bytes(reference).split()[0])]
     metadata.stream = [xmp_packet(document.metadata)]
@@ -340,8 +385,9 @@ def _unambiguous_write():
 
 
 def render_pdf(html: str, *, record_json: bytes, title: str, lang: str,
-               record_name: str = "record.json") -> RenderedPdf:
-    """Render ``html`` to PDF/A-3a (and PDF/UA-1) with ``record_json`` embedded as ``record_name``.
+               record_name: str = "record.json", files: Sequence[AssociatedFile] = ()) -> RenderedPdf:
+    """Render ``html`` to PDF/A-3a (and PDF/UA-1) with ``record_json`` embedded as ``record_name`` and each
+    of ``files`` (the evidence) embedded after it, under its own name.
 
     ``title`` and ``lang`` override ``<title>`` and ``<html lang>`` so the PDF's /Title,
     XMP dc:title and catalog /Lang are always set (PDF/A-3 requires Info and XMP to
@@ -371,7 +417,14 @@ def render_pdf(html: str, *, record_json: bytes, title: str, lang: str,
             modified=now,
             url_fetcher=fetcher,
         )
-        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment], finisher=_finish)
+        names = [record_name, *(item.name for item in files)]
+        if len(set(names)) != len(names):
+            raise PdfRenderError("two embedded files would have the same name")
+        attachments = [attachment, *(weasyprint.Attachment(
+            string=bytes(item.data), name=item.name, description=item.description,
+            relationship=item.relationship, created=now, modified=now, url_fetcher=fetcher) for item in files)]
+        finisher = functools.partial(_finish, associated={item.name: item for item in files})
+        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments, finisher=finisher)
     except Exception as exc:
         raise PdfRenderError(f"Could not render the report PDF: {exc}") from exc
     return RenderedPdf(

@@ -5,7 +5,9 @@
 the answers, the screening, every risk with its inherent and residual ratings, the justifications of changed
 ratings and the treatment decision, the measures, the conclusion with each platform's transfer outcome, the
 prior consultation record (Art. 36), the DPO's advice and the data subjects' views (Art. 35(2), 35(9)), the
-review verdicts and the approval with its attestations.
+review verdicts and the approval with its attestations, and the list of the evidence files embedded beside it
+(name in the PDF, SHA-256, size, MIME type, relationship and what each supports; report/embedded.py checks the
+embedded files against it).
 
 Documents sealed before this format embed ``answers.json`` (format ``konsekvens.answers/1``: the answers and
 the screening only); they are still read (:data:`RECORD_FILES`), and :func:`legacy_answers_document` still
@@ -29,6 +31,7 @@ from ..answers import AnswerKey, catalog_of, screening, visible_slots
 from ..approval import attestations, decision_summary
 from ..approval_authority import approval_authority
 from ..audit import as_utc
+from ..evidence.listing import Listed, listing, record_entries
 from ..models import Assessment
 from ..prior_consultation import prior_consultation_of
 from ..risk import service
@@ -95,9 +98,10 @@ def legacy_answers_document(assessment: Assessment, answers: dict[AnswerKey, Any
     }
 
 
-def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *,
-                    approval: dict[str, Any] | None) -> dict[str, Any]:
-    """The record of ``assessment`` as it is now, with ``approval`` (see :func:`approval_part`) or null."""
+def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *, approval: dict[str, Any] | None,
+                    evidence: list[Listed] | None = None) -> dict[str, Any]:
+    """The record of ``assessment`` as it is now, with ``approval`` (see :func:`approval_part`) or null, and
+    ``evidence`` as listed for the files embedded beside it (default: as the assessment has them now)."""
     catalog = catalog_of(assessment)
     lang = assessment.language
     outcome = screening(assessment, answers)
@@ -194,6 +198,9 @@ def record_document(assessment: Assessment, answers: dict[AnswerKey, Any], *,
             "given_by": person(verdict.reviewer), "given_at": moment(verdict.created_at)}
             for key, verdict in sorted(review.latest_verdicts(assessment).items())]},
         "approval": approval,
+        # Optional in the schema (documents sealed before evidence could be attached have none); always
+        # written now, empty when nothing is attached.
+        "evidence": record_entries(listing(assessment) if evidence is None else evidence, moment),
     }
 
 

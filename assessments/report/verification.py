@@ -20,13 +20,9 @@ caller may give a CPU budget (``cpu_seconds``) for the rest.
 
 from __future__ import annotations
 
-import gc
 import io
 import logging
-import signal
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +34,10 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-__all__ = ["SignatureReport", "attached_files", "verify_pdf"]
+from ..budget import OverBudget as _OverBudget
+from ..budget import cpu_budget as _cpu_budget
+
+__all__ = ["EmbeddedFile", "SignatureReport", "attached_files", "embedded_files", "verify_pdf"]
 
 logger = logging.getLogger(__name__)
 # pyHanko logs every signature it cannot trust as a WARNING with a traceback; here that is an expected
@@ -149,36 +148,6 @@ def _read(data: bytes) -> PdfFileReader | None:
         logger.debug("unreadable PDF: %s", _short(exc))
         return None
     return reader
-
-
-class _OverBudget(BaseException):
-    """BaseException, so that no ``except Exception`` in pyHanko or here can swallow it."""
-
-
-@contextmanager
-def _cpu_budget(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`_OverBudget` once this process has used ``seconds`` of CPU time (ITIMER_PROF).
-
-    Only in the main thread (signals are delivered there; a gunicorn sync worker serves requests there);
-    elsewhere the structural limits alone bound the work."""
-    if not seconds or threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(_signum, _frame):
-        raise _OverBudget
-
-    # A full garbage collection of what earlier work left (a rendered report's box tree is large) is not the
-    # upload's cost: collect before the timer starts, so it does not run, and expire, inside the budget.
-    gc.collect()
-    previous = signal.signal(signal.SIGPROF, expire)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
 
 
 def _refused(problem: str, size: int) -> SignatureReport:
@@ -327,39 +296,58 @@ def _name_tree_leaves(node, depth: int = 0) -> Iterable[tuple[str, object]]:
     names = node.get("/Names")
     if names is not None:
         names = names.get_object() if hasattr(names, "get_object") else names
-        for index in range(0, len(names) - 1, 2):
-            yield str(names[index]), names[index + 1]
+        items = list(names)  # iterating keeps indirect references (indexing resolves them)
+        for index in range(0, len(items) - 1, 2):
+            yield str(items[index]), items[index + 1]
     kids = node.get("/Kids")
     if kids is not None:
         for kid in kids:
             yield from _name_tree_leaves(kid.get_object(), depth + 1)
 
 
-def _filespec_bytes(filespec) -> tuple[str | None, bytes | None]:
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """One embedded file as the document carries it: the name (/UF, else /F), the bytes, the /AFRelationship
+    of its file specification and the MIME type of its stream (/Subtype), each None when absent."""
+
+    name: str | None
+    data: bytes | None
+    relationship: str | None
+    mime_type: str | None
+
+
+def _name_value(value) -> str | None:
+    return None if value is None else str(value).lstrip("/").replace("#2F", "/").replace("#2f", "/")
+
+
+def _embedded(filespec) -> EmbeddedFile | None:
     filespec = filespec.get_object()
     if not isinstance(filespec, generic.DictionaryObject):
-        return None, None
+        return None
     name = None
     for key in ("/UF", "/F"):
         if key in filespec:
             name = str(filespec[key])
             break
+    relationship = _name_value(filespec.get("/AFRelationship"))
     ef = filespec.get("/EF")
     if ef is None:
-        return name, None
+        return EmbeddedFile(name, None, relationship, None)
     stream = ef.get_object().get("/F") or ef.get_object().get("/UF")
     if stream is None:
-        return name, None
-    return name, stream.get_object().data
+        return EmbeddedFile(name, None, relationship, None)
+    stream = stream.get_object()
+    return EmbeddedFile(name, stream.data, relationship, _name_value(stream.get("/Subtype")))
 
 
-def attached_files(data: bytes) -> dict[str, bytes]:
-    """Embedded files by name (from the EmbeddedFiles name tree and the PDF/A-3 /AF
-    array); ``{}`` when the data is not a readable PDF."""
+def embedded_files(data: bytes) -> list[EmbeddedFile]:
+    """Every embedded file, once per file specification, from the EmbeddedFiles name tree and the PDF/A-3
+    /AF array (a specification in both is listed once; two specifications of one name are both listed);
+    ``[]`` when the data is not a readable PDF."""
     reader = _read(data)
     if reader is None:
-        return {}
-    files: dict[str, bytes] = {}
+        return []
+    found: list[EmbeddedFile] = []
     try:
         root = reader.root
         candidates: list[tuple[str | None, object]] = []
@@ -370,16 +358,36 @@ def attached_files(data: bytes) -> dict[str, bytes]:
                 candidates.extend(_name_tree_leaves(tree.get_object()))
         for filespec in root.get("/AF", None) or ():
             candidates.append((None, filespec))
+        seen: set = set()
         for tree_name, filespec in candidates:
+            reference = (filespec.idnum, filespec.generation) if isinstance(filespec, generic.IndirectObject) \
+                else id(filespec)
+            if reference in seen:
+                continue
+            seen.add(reference)
             try:
-                spec_name, content = _filespec_bytes(filespec)
+                item = _embedded(filespec)
             except Exception as exc:
                 logger.debug("unreadable embedded file: %s", _short(exc))
                 continue
-            name = spec_name or tree_name
-            if name and content is not None and name not in files:
-                files[name] = content
+            if item is not None:
+                found.append(item if item.name else EmbeddedFile(tree_name, item.data, item.relationship,
+                                                                 item.mime_type))
     except Exception as exc:
         logger.debug("could not list embedded files: %s", _short(exc))
-        return files
-    return files
+    return found
+
+
+def by_name(files: list[EmbeddedFile]) -> dict[str, bytes]:
+    """Embedded files' bytes by name, the first of each name."""
+    found: dict[str, bytes] = {}
+    for item in files:
+        if item.name and item.data is not None and item.name not in found:
+            found[item.name] = item.data
+    return found
+
+
+def attached_files(data: bytes) -> dict[str, bytes]:
+    """Embedded files by name (the first of each name; see :func:`embedded_files`); ``{}`` when the data is
+    not a readable PDF."""
+    return by_name(embedded_files(data))

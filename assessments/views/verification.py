@@ -122,6 +122,14 @@ class Result:
         return self.check.record_problem
 
     @property
+    def evidence_listed(self) -> int:
+        return self.check.evidence_listed
+
+    @property
+    def evidence_problems(self) -> tuple[str, ...]:
+        return self.check.evidence_problems
+
+    @property
     def own_seal(self) -> bool:
         return self.check.own_seal(current_user)
 
