@@ -30,6 +30,7 @@ translations: $(STAMP)
 
 run: install
 	$(FLASK) init
+	$(FLASK) demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # One worker per core (pytest-xdist): each has its own SQLite file, or its own PostgreSQL database next to

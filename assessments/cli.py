@@ -12,8 +12,8 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, integrity, mail, notifications, workflow
-from .demo import create_demo_assessment, create_demo_organisations, demo_names
+from . import audit, integrity, mail, notifications
+from .demo import create_demo_organisations, demo_names, scenes
 from .errors import DomainError
 from .extensions import db
 from .models import ArchivedDocument, Organisation, Role, User
@@ -22,7 +22,7 @@ from .report.embedded import check_evidence
 from .report.identity import sha256_hex
 from .report.record import check_embedded, embedded_record
 from .report.verification import attached_files, embedded_files, verify_pdf
-from .signoff import archive, sign_approval, trusted_seal_certificates
+from .signoff import trusted_seal_certificates
 
 
 def register(app: Flask) -> None:
@@ -62,32 +62,34 @@ def init_command() -> None:
 @click.command("demo")
 @with_appcontext
 @click.option("--name", "names", multiple=True,
-              help="Demo assessment file (e.g. exempelkommun-2); default: every demo of the latest catalogue.")
+              help="Demo assessment file (e.g. exempelkommun-3): only its approved and signed assessment; "
+                   "default: every demo of the latest catalogue in every state.")
 def demo_command(names: tuple[str, ...]) -> None:
-    """Take demo assessments through every state to signed, archived PDFs; print each file's path."""
+    """Give every role something to see: per demo organisation an approved and signed assessment, one in
+    review, one sent back and a draft (assessments/demo/scenes.py). Safe to run twice: what exists is kept.
+    Prints who should look at what, and the signed PDFs' paths."""
     if db.session.scalar(select(func.count()).select_from(Organisation)) == 0:
         click.echo("No organisations yet: run `flask --app app init` first.", err=True)
         sys.exit(1)
-    for name in names or demo_names():
-        assessment = create_demo_assessment(name)
-        author = assessment.author
-        reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
-                                                         User.role == Role.LEGAL, User.id != author.id)).first()
-        if reviewer is None:
-            click.echo(f"Could not sign {name}: the organisation has no legal reviewer other than the author.",
-                       err=True)
-            sys.exit(1)
-        try:
-            workflow.submit_for_review(assessment, author)
-            db.session.flush()
-            result = sign_approval(assessment, reviewer, expected_version=assessment.version)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            click.echo(f"Could not sign {name}: {exc.message}", err=True)
-            sys.exit(1)
-        click.echo(f"{name}: assessment {assessment.id} approved by {reviewer.email}")
-        click.echo(archive().path_for(result.document.path))
+    made: list[scenes.Scene] = []
+    try:
+        with force_locale("en"):
+            if names:
+                made = [scenes.ensure_scene(name, scenes.APPROVED) for name in names]
+            else:
+                made = scenes.ensure_all(demo_names())
+    except DomainError as exc:
+        click.echo(f"Could not create the demo: {exc.message}", err=True)
+        sys.exit(1)
+    for scene in made:
+        state = "created" if scene.created else "already there"
+        click.echo(f"{scene.demo} {scene.kind}: assessment {scene.assessment.id} {state}")
+        if scene.document_path:
+            click.echo(scene.document_path)
+    if not names:
+        click.echo("Who should look at what (log in with the demo logins):")
+        for line in scenes.guide(made):
+            click.echo(f"  {line}")
 
 
 @click.command("verify")

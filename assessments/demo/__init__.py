@@ -119,15 +119,18 @@ def load_demo_assessment(name: str) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def create_demo_assessment(name: str) -> Assessment:
-    """A fully answered draft from ``assessments/demo/<name>.yaml``, authored by the communicator.
+def create_demo_assessment(name: str, *, title: str | None = None, sections: int | None = None,
+                           dpo_advice: bool = True) -> Assessment:
+    """A fully answered draft from ``assessments/demo/<name>.yaml``, authored by the communicator; with
+    ``sections``, only the first that many steps are answered (a draft under way: no risks decided, no
+    consultation); without ``dpo_advice`` the DPO has not advised yet.
 
     The demo files are checked against the catalogue by tests/test_demo_data.py, so answers are stored
     as they are rather than through the form validation."""
     spec = load_demo_assessment(name)
     org = db.session.scalars(select(Organisation).where(Organisation.slug == spec["organisation"])).one()
     author = demo_user(org.id, Role.COMMUNICATOR)
-    assessment = Assessment(organisation_id=org.id, title=spec["title"], language=spec["language"],
+    assessment = Assessment(organisation_id=org.id, title=title or spec["title"], language=spec["language"],
                             catalog_id=spec["catalogue"]["id"], catalog_version=spec["catalogue"]["version"],
                             platforms=list(spec["platforms"]), other_platform_name=spec.get("other_platform_name"),
                             author_id=author.id, status=Status.DRAFT)
@@ -137,8 +140,12 @@ def create_demo_assessment(name: str) -> Assessment:
                  platforms=assessment.platforms, demo=name)
     catalog = get_catalog(assessment.catalog_id, assessment.catalog_version)
     recorded = {q.key for s in catalog.sections if s.key in RECORDED_SECTIONS for q in s.questions}
+    answered = catalog.sections[:sections] if sections is not None else catalog.sections
+    wanted = {q.key for s in answered for q in s.questions}
+    if sections is not None and sections < len(catalog.sections):
+        assessment.last_step = catalog.sections[sections].key  # where "continue" takes the author
     for key, value in spec["answers"].items():
-        if key in recorded:  # the consultation record (record_consultation), not answers
+        if key in recorded or key not in wanted:  # the consultation record (record_consultation), not answers
             continue
         per_platform = isinstance(value, dict)
         for platform, item in (value.items() if per_platform else [("", value)]):
@@ -147,9 +154,11 @@ def create_demo_assessment(name: str) -> Assessment:
     db.session.flush()
 
     sync_risks(assessment, author)
+    if sections is not None:
+        return assessment
     add_demo_measures(assessment, author, spec)
     decide_demo_treatments(assessment, author, spec, name)
-    record_consultation(assessment, spec)
+    record_consultation(assessment, spec, dpo_advice=dpo_advice)
     return assessment
 
 
@@ -195,11 +204,11 @@ def decide_demo_treatments(assessment: Assessment, author: User, spec: dict, nam
 FOLLOWED = {"followed": "yes", "partly": "partly", "not_followed": "no"}
 
 
-def record_consultation(assessment: Assessment, spec: dict[str, Any]) -> None:
+def record_consultation(assessment: Assessment, spec: dict[str, Any], *, dpo_advice: bool = True) -> None:
     """The formal record of the DPO's advice and the data subjects' views, from the demo's answers to the
     consultation questions (catalogue v2), as the DPO and the author would record them."""
     answers = spec["answers"]
-    if "dpo_advice" in answers:
+    if "dpo_advice" in answers and dpo_advice:
         dpo = demo_user(assessment.organisation_id, Role.DPO)
         record_dpo_advice(assessment, dpo, advice=answers["dpo_advice"], on_behalf=False)
         respond_to_dpo_advice(assessment, demo_user(assessment.organisation_id, Role.LEGAL),
