@@ -13,9 +13,27 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
+def closed_when_written(app):
+    """The response's body read and the response closed before Werkzeug's server writes it. Werkzeug's server
+    closes a response only after reading whatever else the client sent on the connection, so work the
+    application does once the response is closed (e-mail, docs/notifications.md) could wait for the browser;
+    gunicorn closes it as soon as it is written."""
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closed_when_written(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 
 from playwright.sync_api import expect
@@ -31,6 +32,7 @@ from tests.answering import latest_demo, step_data
 from tests.browser.a11y import DESKTOP, AxeAudit
 from tests.browser.helpers import login, logout
 from tests.conftest import DEMO_PASSWORD
+from tests.mailserver import SmtpServer
 
 DOMAIN = "exempelkommun.example"
 COMMUNICATOR, LEGAL, DPO, VIEWER = (f"{who}@{DOMAIN}" for who in ("kommunikator", "jurist", "dso", "lasare"))
@@ -40,7 +42,7 @@ PAGE_TYPES = {"accessibility statement", "login", "dashboard", "change password 
               "step with error summary",
               "overview", "risk register", "risk register (with decisions)", "consultation", "approve", "changes",
               "trail", "verify",
-              "step with review comments"} | {f"step {s.key}" for s in latest_catalog().sections}
+              "step with review comments", "overview (changes requested)"} | {f"step {s.key}" for s in latest_catalog().sections}
 
 
 def fill_step(page, data: dict) -> None:
@@ -53,6 +55,19 @@ def fill_step(page, data: dict) -> None:
             page.locator(f"input[type=radio][name='{name}'][value='{value}']").check()
         else:
             page.locator(f"[name='{name}']").fill(value)
+
+
+def mail_to(smtp: SmtpServer, address: str, subject_start: str, timeout: float = 15.0):
+    """The message to ``address`` whose subject starts so: sent after the response (call_on_close), so it
+    may arrive a moment after the page."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for received in smtp.received:
+            if address in received.to and received.subject.startswith(subject_start):
+                return received
+        time.sleep(0.1)
+    raise AssertionError(f"no message to {address} starting {subject_start!r}: "
+                         f"{[(r.to, r.subject) for r in smtp.received]}")
 
 
 def question(page, field_name: str):
@@ -77,7 +92,12 @@ def decide_remaining_risks(app, assessment_id: int) -> None:
 
 
 def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_orgs):
-    base = live_server
+    with SmtpServer() as smtp:
+        app.config.update(SMTP_URL=smtp.url(), MAIL_FROM="konsekvens@exempelkommun.example", BASE_URL=live_server)
+        journey(app, live_server, page, smtp)
+
+
+def journey(app, base, page, smtp):
     audit = AxeAudit()
     page.set_viewport_size(DESKTOP)
     # A beforeunload prompt (app.js, unsaved changes) must never block the journey's navigation.
@@ -113,6 +133,10 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     page.get_by_role("button", name="Spara").click()
     expect(page.get_by_text("Ditt val är sparat.")).to_be_visible()
     expect(page.get_by_label("Nej, listan på min startsida räcker")).to_be_checked()
+    # … and on again: the messages this journey sends to the communicator are checked below.
+    page.get_by_label("Ja", exact=True).check()
+    page.get_by_role("button", name="Spara").click()
+    expect(page.get_by_label("Ja", exact=True)).to_be_checked()
     page.goto(f"{base}/")
     page.get_by_role("link", name="Påbörja en ny bedömning").click()
     audit.check(page, "new assessment")
@@ -185,6 +209,9 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     audit.check(page, "overview")
     page.get_by_role("button", name="Skicka för granskning").click()
     expect(page.get_by_role("status")).to_contain_text("skickats för granskning")
+    # The legal reviewer and the DPO are told, each with a link to where they act.
+    assert overview_url in mail_to(smtp, LEGAL, "Att granska").body
+    assert f"{overview_url}/consultation" in mail_to(smtp, DPO, "Dataskyddsombudets råd").body
     logout(page, base)
 
     # --- Legal: comment on a question and send it back -----------------------------------------
@@ -204,11 +231,19 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     expect(page.get_by_role("status")).to_be_visible()
     with app.app_context():
         assert db.session.get(Assessment, assessment_id).status is Status.CHANGES_REQUESTED
+    sent_back = mail_to(smtp, COMMUNICATOR, "Ändringar begärs")
+    assert overview_url in sent_back.body and "Se kommentaren om tvåstegsverifiering." in sent_back.body
     logout(page, base)
 
-    # --- Communicator: the comment is next to its question in the wizard ----------------------
+    # --- Communicator: the reason and the open comment on the overview, then next to its question -------
     login(page, base, COMMUNICATOR)
     page.goto(overview_url)
+    fix = page.locator(".fix-box")
+    expect(fix).to_contain_text("Se kommentaren om tvåstegsverifiering.")
+    expect(fix).to_contain_text("Varför används inte säkerhetsnycklar för administratörerna?")
+    expect(fix.get_by_role("link").first).to_have_attribute(
+        "href", re.compile(r"/steps/security#q-two_factor_method$"))
+    audit.check(page, "overview (changes requested)")
     security = catalog.section("security")
     page.get_by_role("navigation", name="Steg").get_by_role(
         "link", name=security.title.get("sv"), exact=True).click()
@@ -257,6 +292,9 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     # --- Legal: changes, trail, approve, PDF, verification -------------------------------------
     login(page, base, LEGAL)
     page.goto(overview_url)
+    # The answer the comment was about, as it is now, next to the comment.
+    expect(question(page, "two_factor_method").locator(".changed-since")).to_contain_text(
+        "Ändrat sedan kommentaren")
     page.get_by_role("link", name="Vad som ändrats", exact=True).click()
     page.wait_for_url(f"{overview_url}/changes")
     expect(page.locator("table")).to_contain_text("Säkerhetsnyckel eller passkey för alla administratörer")
@@ -290,6 +328,7 @@ def test_roles_journey_with_axe_on_every_page_type(app, live_server, page, demo_
     expect(page.get_by_role("status")).to_contain_text("signerad")
     with app.app_context():
         assert db.session.get(Assessment, assessment_id).status is Status.APPROVED
+    assert overview_url in mail_to(smtp, COMMUNICATOR, "Godkänd").body
     audit.check(page, "overview (approved)")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Ladda ner den signerade pdf-filen").click()
