@@ -1,5 +1,13 @@
 """The application's forms (WTForms through Flask-WTF: every POST carries its CSRF token), by area."""
-from .common import MultiCheckboxField, as_choices, first_error, known_choices, no_control_characters, platform_choices
+from .common import (
+    Form,
+    MultiCheckboxField,
+    as_choices,
+    first_error,
+    known_choices,
+    no_control_characters,
+    platform_choices,
+)
 from .review import (
                      ApproveForm,
                      CommentForm,
@@ -21,7 +29,7 @@ from .wizard import (
 )
 
 __all__ = [
-    "AcceptResidualForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm", "DpoAdviceForm", "LoginForm",
+    "AcceptResidualForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm", "DpoAdviceForm", "Form", "LoginForm",
     "MeasureForm", "MultiCheckboxField", "NewAssessmentForm", "PriorConsultationForm", "RatingsForm",
     "RequestChangesForm", "ResolveForm", "RiskForm", "TreatmentForm", "VerdictForm", "as_choices", "field_value",
     "first_error", "form_data_from_answers", "known_choices", "no_control_characters", "plain_choices",

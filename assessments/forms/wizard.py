@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -16,10 +15,10 @@ from wtforms.widgets.core import clean_key
 from ..answers import Slot
 from ..catalog import platform_label
 from ..limits import ASSESSMENT_TITLE_MAX, LONG_ANSWER_MAX, OTHER_PLATFORM_NAME_MAX, SHORT_ANSWER_MAX
-from .common import MultiCheckboxField, as_choices, known_choices, no_control_characters
+from .common import Form, MultiCheckboxField, as_choices, known_choices, no_control_characters
 
 
-class NewAssessmentForm(FlaskForm):
+class NewAssessmentForm(Form):
     title = StringField(_l("Title"),
                         validators=[DataRequired(), Length(max=ASSESSMENT_TITLE_MAX), no_control_characters],
                         description=_l("For example: Our presence on Facebook and Instagram 2026"))
@@ -42,11 +41,11 @@ class NewAssessmentForm(FlaskForm):
 # requests share it. Keyed by the identity of the questions (the catalogue is cached and immutable; the
 # questions are kept with the class, so an id cannot be reused while its entry lives), the language and
 # the platform names (an "other" platform is named by the assessment).
-_STEP_FORM_CLASSES: dict[tuple, tuple[tuple, type[FlaskForm]]] = {}
+_STEP_FORM_CLASSES: dict[tuple, tuple[tuple, type[Form]]] = {}
 _STEP_FORM_CLASSES_MAX = 512
 
 
-def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) -> type[FlaskForm]:
+def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) -> type[Form]:
     """A form class for one wizard step: one field per slot, named ``key`` or ``key__platform``."""
     names = {p: platform_name(p, lang) for p in {slot.platform for slot in slots} if p}
     key = (lang, tuple((id(slot.question), slot.platform) for slot in slots), tuple(sorted(names.items())))
@@ -60,8 +59,8 @@ def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) 
     return form_class
 
 
-def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) -> type[FlaskForm]:
-    class StepForm(FlaskForm):
+def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) -> type[Form]:
+    class StepForm(Form):
         version = HiddenField()
 
     for slot in slots:

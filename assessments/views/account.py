@@ -5,19 +5,19 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from .. import audit
 from ..extensions import db
+from ..forms import Form
 from ..passwords import POLICY_HINT, PasswordPolicy
 from .throttling import account_key, per_account, throttled_response
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), description=POLICY_HINT,
                                  validators=[DataRequired(), PasswordPolicy(lambda: current_user)])
