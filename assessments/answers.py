@@ -169,9 +169,9 @@ def progress(assessment: Assessment, answers: dict[AnswerKey, Any] | None = None
 
 
 def save_answers(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
-                 expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> int:
-    """Store the answers of one step (the wizard's ``save_step`` derives the risks after). Returns how many
-    answers changed.
+                 expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> list[AnswerKey]:
+    """Store the answers of one step (the wizard's ``save_step`` derives the risks after). Returns the keys
+    of the answers that changed.
 
     ``answers``: the assessment's answers as this request loaded them (``load_answers``), if it did; they
     are brought in place to what is stored after the save, so neither the risk derivation nor the page
@@ -190,13 +190,13 @@ def save_answers(assessment: Assessment, section: Section, values: dict[AnswerKe
     existing = {(a.question_key, a.platform): a for a in db.session.scalars(
         select(Answer).where(Answer.assessment_id == assessment.id,
                              Answer.question_key.in_([q.key for q in section.questions])))}
-    changed = 0
+    changed = []
     for key, value in values.items():
         row = existing.get(key)
         old = row.value if row else None
         if (old if is_answered(old) else None) == (value if is_answered(value) else None):
             continue
-        changed += 1
+        changed.append(key)
         if row is None:
             db.session.add(Answer(assessment_id=assessment.id, question_key=key[0], platform=key[1],
                                   value=value, updated_by_id=actor.id))

@@ -34,7 +34,7 @@ from ..prior_consultation import prior_consultation_of
 from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import WrongPassword, approve_and_sign
-from .common import expected_version, refuse, scoped_assessment
+from .common import commit_keeping_loaded, expected_version, refuse, scoped_assessment
 from .throttling import account_key, per_account, throttle_message
 
 bp = Blueprint("assessments", __name__)
@@ -154,7 +154,7 @@ def step(assessment_id: int, section_key: str):
     try:
         wizard.save_step(assessment, section, submitted, current_user, expected_version(form.version.data),
                          answers=saved)
-        db.session.commit()
+        commit_keeping_loaded()
     except (StaleEdit, StaleDataError, IntegrityError):
         # IntegrityError: on SQLite (no row locks) a concurrent first save can still reach the answers'
         # unique constraint; it is the same stale edit, and nothing was written.
@@ -166,7 +166,8 @@ def step(assessment_id: int, section_key: str):
     answers = saved
     outcome = screening(assessment, answers)
     now_shown = wizard.asked_in_step(assessment, section, answers, outcome.level)
-    if [slot for slot in now_shown if slot not in shown]:
+    asked = {slot.key for slot in shown}
+    if any(slot.key not in asked for slot in now_shown):
         # An answer made more questions apply (e.g. the screening outcome): ask them on this step.
         flash(_("Saved. Your answers mean that more questions apply on this step."), "info")
         return render(fresh_form(now_shown, answers, formdata=None), now_shown, answers, outcome)
