@@ -31,6 +31,7 @@ from ..forms import (
 from ..models import Assessment, Status
 from ..platform_facts import effective_facts
 from ..prior_consultation import prior_consultation_of
+from ..rendering import question_renderer
 from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import WrongPassword, approve_and_sign
@@ -131,12 +132,16 @@ def step(assessment_id: int, section_key: str):
     def render(form, shown, answers, outcome, status=200):
         values = ({slot.field_name: field_value(form[slot.field_name]) for slot in shown} if form.is_submitted()
                   else {slot.field_name: answers.get(slot.key) for slot in shown})
+        warnings = wizard.warnings(assessment, shown, values)
+        suggested = wizard.suggested_facts(shown, answers, facts())
+        threads = review.threads(assessment)
         return render_template(
             "assessments/step.html", assessment=assessment, catalog=catalog, section=section, form=form,
             slots=shown, progress=progress(assessment, answers, outcome.level), next_section=next_section,
-            lang=lang, warnings=wizard.warnings(assessment, shown, values),
-            suggested=wizard.suggested_facts(shown, answers, facts()), today=date.today(),
-            threads=review.threads(assessment), can_comment=policy.can_comment(current_user, assessment),
+            lang=lang, warnings=warnings, suggested=suggested, today=date.today(), threads=threads,
+            can_comment=policy.can_comment(current_user, assessment),
+            cached_question=question_renderer(form, catalog, lang, suggested=suggested, warnings=warnings,
+                                              threads=threads),
             screening=outcome if section.key == "screening" else None), status
 
     def fresh_form(shown, answers, **kwargs):
