@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from . import audit
 from .catalog import Catalog, Question, Section, get_catalog
@@ -187,6 +187,10 @@ def save_answers(assessment: Assessment, section: Section, values: dict[AnswerKe
                                  .with_for_update()).scalar_one()
     if current != expected_version or assessment.version != expected_version:
         raise StaleEdit()
+    if answers is not None:
+        # Checked above: nothing was saved since ``answers`` were read, so they are what is stored, and the
+        # changed answers are written by statement, without loading the step's rows.
+        return _save_changed(assessment, section, values, actor, answers)
     existing = {(a.question_key, a.platform): a for a in db.session.scalars(
         select(Answer).where(Answer.assessment_id == assessment.id,
                              Answer.question_key.in_([q.key for q in section.questions])))}
@@ -206,12 +210,39 @@ def save_answers(assessment: Assessment, section: Section, values: dict[AnswerKe
                      question=key[0], platform=key[1], old=old, new=value)
         if answers is not None:
             answers[key] = value
-    if answers is not None:
-        answers.update({key: row.value for key, row in existing.items()})  # as read, or as changed above
     db.session.flush()
+    _touch(assessment, section)
+    return changed
+
+
+def _save_changed(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
+                  answers: dict[AnswerKey, Any]) -> list[AnswerKey]:
+    changed = []
+    now = utcnow()
+    for key, value in values.items():
+        old = answers.get(key)
+        if (old if is_answered(old) else None) == (value if is_answered(value) else None):
+            continue
+        changed.append(key)
+        if key in answers:  # a row exists (perhaps with no answer in it)
+            db.session.execute(update(Answer).where(Answer.assessment_id == assessment.id,
+                                                    Answer.question_key == key[0], Answer.platform == key[1])
+                               .values(value=value, updated_at=now, updated_by_id=actor.id),
+                               execution_options={"synchronize_session": False})
+        else:
+            db.session.add(Answer(assessment_id=assessment.id, question_key=key[0], platform=key[1],
+                                  value=value, updated_by_id=actor.id))
+        audit.record(assessment.organisation_id, "answer_changed", actor=actor, assessment_id=assessment.id,
+                     question=key[0], platform=key[1], old=old, new=value)
+        answers[key] = value
+    db.session.flush()
+    _touch(assessment, section)
+    return changed
+
+
+def _touch(assessment: Assessment, section: Section) -> None:
     assessment.last_step = section.key
     # Touching the row bumps the version counter even when only answers changed, so a second
     # page open on the old version is refused (optimistic locking).
     assessment.updated_at = utcnow()
     db.session.flush()
-    return changed

@@ -135,9 +135,13 @@ def step(assessment_id: int, section_key: str):
         warnings = wizard.warnings(assessment, shown, values)
         suggested = wizard.suggested_facts(shown, answers, facts())
         threads = review.threads(assessment)
+        slots_of: dict[str, list] = {}  # each platform's questions, in order (a filter per platform was slow)
+        for slot in shown:
+            slots_of.setdefault(slot.platform, []).append(slot)
         return render_template(
             "assessments/step.html", assessment=assessment, catalog=catalog, section=section, form=form,
-            slots=shown, progress=progress(assessment, answers, outcome.level), next_section=next_section,
+            slots=shown, slots_of=slots_of, progress=progress(assessment, answers, outcome.level),
+            next_section=next_section,
             lang=lang, warnings=warnings, suggested=suggested, today=date.today(), threads=threads,
             can_comment=policy.can_comment(current_user, assessment),
             cached_question=question_renderer(form, catalog, lang, suggested=suggested, warnings=warnings,
