@@ -252,3 +252,29 @@ def _replace_help(text: str, key: str, new_help: str) -> tuple[str, int]:
                     lines[j:end] = [f"{indent}help:", f'{indent}  sv: "{new_help}"', f'{indent}  en: "{new_help}"']
                     return "\n".join(lines), 1
     return text, 0
+
+
+def test_the_overview_is_the_same_page_cached_and_not(app, client, auth, assessments):
+    """The overview renders the comment form and the empty threads once: for the author (a draft), and for
+    the legal reviewer (in review: a comment form on every question, a thread on one), both languages."""
+    from assessments.models import Assessment
+    from assessments.workflow import submit_for_review
+
+    with app.app_context(), app.test_request_context():
+        review = db.session.get(Assessment, assessments[4])  # exempelkommun-3 (sorted by file name)
+        submit_for_review(review, review.author)
+        question = next(q for q in catalog_of(review).section("platform").questions if q.per_platform)
+        add_comment(review, user(f"jurist@{KOMMUN}"), "Gäller det <&> även Instagram?", question=question.key,
+                    platform="instagram")
+        db.session.commit()
+        review_id = review.id
+    for email, ids in ((f"kommunikator@{KOMMUN}", assessments), (f"jurist@{KOMMUN}", [review_id])):
+        auth.login(email)
+        for language in ("sv", "en"):
+            client.get(f"/language/{language}")
+            for assessment_id in ids:
+                status, page = _same_cached_and_not(client, app, f"/assessments/{assessment_id}")
+                assert status == 200
+        auth.logout()
+    assert "Gäller det &lt;&amp;&gt; även Instagram?".encode() in page
+    assert page.count(b'name="question" value="') > 30  # a comment form on every question
