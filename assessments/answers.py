@@ -69,6 +69,24 @@ def screening(assessment: Assessment, answers: dict[AnswerKey, Any]) -> Screenin
     return dataclasses.replace(outcome, level=INCOMPLETE) if unanswered else outcome
 
 
+_VISIBILITY_INPUTS: dict[int, tuple[Catalog, frozenset[str]]] = {}
+
+
+def visibility_inputs(catalog: Catalog) -> frozenset[str]:
+    """The questions whose answers can change which questions are asked: every question a ``show_if``
+    names, and every question the screening outcome reads (a criterion's yes/no question, a question with
+    triggers). An answer to any other question leaves ``screening`` and the questions asked as they are."""
+    known = _VISIBILITY_INPUTS.get(id(catalog))
+    if known is not None and known[0] is catalog:
+        return known[1]
+    criteria = {c.key for c in catalog.screening_criteria}
+    keys = frozenset(
+        {q.show_if.question for q in catalog.questions() if q.show_if is not None and q.show_if.question}
+        | {q.key for q in catalog.questions() if q.triggers or (q.type == "yes_no" and criteria & set(q.tags))})
+    _VISIBILITY_INPUTS[id(catalog)] = (catalog, keys)  # the catalogue is kept, so its id is not reused
+    return keys
+
+
 def applies(catalog: Catalog, question: Question, platform: str, answers: dict[AnswerKey, Any],
             level: str | None = None) -> bool:
     """Whether a question is asked, given the answers so far (its ``show_if`` chain, including a
@@ -180,13 +198,19 @@ def save_answers(assessment: Assessment, section: Section, values: dict[AnswerKe
     taken from the rows read under the lock."""
     if not can_edit(actor, assessment):
         raise Forbidden(_l("This assessment cannot be edited now."))
+    if assessment.version != expected_version:
+        raise StaleEdit()
     # Lock the assessment row and read its version as committed now, before writing anything: checking
     # the copy loaded at the start of the request let two first saves of a step both pass the check and
-    # collide on the answers' unique constraint (found by tests/test_concurrency.py on PostgreSQL).
-    current = db.session.execute(select(Assessment.version).where(Assessment.id == assessment.id)
-                                 .with_for_update()).scalar_one()
-    if current != expected_version or assessment.version != expected_version:
-        raise StaleEdit()
+    # collide on the answers' unique constraint (found by tests/test_concurrency.py on PostgreSQL). SQLite
+    # has no row locks (the statement would be a plain read) and lets one writer at a time: there a save
+    # in between is caught by the version check of the assessment's own update at the end (optimistic
+    # locking, answered as a stale edit), which rolls back everything this save wrote.
+    if db.session.get_bind().dialect.name != "sqlite":
+        current = db.session.execute(select(Assessment.version).where(Assessment.id == assessment.id)
+                                     .with_for_update()).scalar_one()
+        if current != expected_version:
+            raise StaleEdit()
     if answers is not None:
         # Checked above: nothing was saved since ``answers`` were read, so they are what is stored, and the
         # changed answers are written by statement, without loading the step's rows.

@@ -99,3 +99,47 @@ def test_template_gettext_follows_force_locale(app):
         again = render_template_string(template)
     assert swedish == again == "Rättslig hänvisning|1 besvarade, &lt;b&gt; saknas"
     assert english == "Legal reference|1 answered, &lt;b&gt; missing"
+
+
+def test_an_answer_that_no_condition_or_screening_reads_changes_no_question_asked():
+    """After a save the step asks again which questions apply only when an answer in
+    ``visibility_inputs`` changed: any other answer, changed to anything, must leave the screening outcome
+    and every step's questions as they were (every demo, every catalogue version)."""
+    from assessments.answers import screening, visibility_inputs
+    from assessments.catalog import get_catalog
+    from assessments.demo import DEMO_DIR, load_demo_assessment
+    from assessments.models import Assessment
+    from assessments.wizard import asked_in_step
+
+    checked = 0
+    for path in sorted(DEMO_DIR.glob("*.yaml")):
+        spec = load_demo_assessment(path.stem)
+        catalog = get_catalog(spec["catalogue"]["id"], spec["catalogue"]["version"])
+        assessment = Assessment(catalog_id=catalog.id, catalog_version=catalog.version,
+                                platforms=list(spec["platforms"]), language=spec["language"])
+        answers = {}
+        for key, value in spec["answers"].items():
+            for platform, item in (value.items() if isinstance(value, dict) else [("", value)]):
+                answers[(key, platform)] = item
+        inputs = visibility_inputs(catalog)
+        assert inputs
+
+        def picture(answers, assessment=assessment, catalog=catalog):
+            outcome = screening(assessment, answers)
+            return outcome, [[s.key for s in asked_in_step(assessment, section, answers, outcome.level)]
+                             for section in catalog.sections]
+
+        before = picture(answers)
+        for question in catalog.questions():
+            if question.key in inputs:
+                continue
+            for platform in assessment.platforms if question.per_platform else [""]:
+                for value in (None, "", "ett svar", "yes", "no", ["x"]):
+                    changed = dict(answers)
+                    if value is None:
+                        changed.pop((question.key, platform), None)
+                    else:
+                        changed[(question.key, platform)] = value
+                    assert picture(changed) == before, (path.stem, question.key, platform, value)
+                    checked += 1
+    assert checked > 500

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import approval, dashboard, documents, policy, review, wizard, workflow
-from ..answers import StaleEdit, catalog_of, load_answers, progress, screening, visible_slots
+from ..answers import StaleEdit, catalog_of, load_answers, progress, screening, visibility_inputs, visible_slots
 from ..catalog import PLATFORMS, latest_catalog
 from ..errors import DomainError
 from ..extensions import db
@@ -172,9 +172,13 @@ def step(assessment_id: int, section_key: str):
         return render(form, shown, answers, outcome, 409)
     except DomainError as exc:
         return refuse(exc, url_for(".overview", assessment_id=assessment.id))
+    inputs = visibility_inputs(catalog)
+    if any(saved.get(key) != answers.get(key) for key in submitted if key[0] in inputs):
+        outcome = screening(assessment, saved)
+        now_shown = wizard.asked_in_step(assessment, section, saved, outcome.level)
+    else:  # no answer that decides which questions are asked changed
+        now_shown = shown
     answers = saved
-    outcome = screening(assessment, answers)
-    now_shown = wizard.asked_in_step(assessment, section, answers, outcome.level)
     asked = {slot.key for slot in shown}
     if any(slot.key not in asked for slot in now_shown):
         # An answer made more questions apply (e.g. the screening outcome): ask them on this step.
