@@ -143,3 +143,46 @@ def test_an_answer_that_no_condition_or_screening_reads_changes_no_question_aske
                     assert picture(changed) == before, (path.stem, question.key, platform, value)
                     checked += 1
     assert checked > 500
+
+
+def test_a_step_form_field_copied_from_its_prototype_is_the_field_wtforms_binds(app, demo_orgs):
+    """The step form binds its fields by copying one bound before (forms.wizard._StepFormMeta): each copy
+    has exactly the attributes WTForms' own binding gives, belongs to its own form, and a request's data
+    and errors on one form never reach another."""
+    from wtforms.meta import DefaultMeta
+
+    with app.app_context(), app.test_request_context():
+        assessment = answered_assessment()
+        section = catalog_of(assessment).section("platform")
+        step = list(slots(section, assessment.platforms))
+        form_class = step_form_class(step, "sv", assessment.platform_name)
+        text = next(s for s in step if s.question.type in ("text", "long_text")).field_name
+        first = form_class(formdata=MultiDict({text: "fel\x01"}))
+        assert not first.validate() and first[text].errors
+        second = form_class(formdata=MultiDict({text: "annat <svar>"}))
+        for name, field in second._fields.items():
+            unbound = getattr(form_class, name, None)
+            if unbound is None:
+                continue  # the CSRF token (bound by WTForms itself)
+            fresh = DefaultMeta.bind_field(second.meta, second, unbound, {
+                "name": name, "prefix": "", "translations": second.meta.get_translations(second)})
+            fresh.process(MultiDict({text: "annat <svar>"}))
+            if name == "version":
+                fresh.process(MultiDict())
+            assert field._form is second and field.meta is second.meta
+            assert first[name] is not field
+            mine = {k: v for k, v in vars(field).items() if k not in ("_form", "meta")}
+            theirs = {k: v for k, v in vars(fresh).items() if k not in ("_form", "meta")}
+            assert mine.keys() == theirs.keys(), name
+            for key in mine:
+                if key == "label":
+                    assert (mine[key].field_id, mine[key].text) == (theirs[key].field_id, theirs[key].text), name
+                elif key == "flags":
+                    assert vars(mine[key]) == vars(theirs[key]), name
+                else:
+                    assert mine[key] == theirs[key], (name, key)
+        second.validate()
+        second[text].errors = ["ett fel"]
+        assert first[text].errors != ["ett fel"] and not form_class(formdata=None)[text].errors
+        assert first[text].data == "fel\x01"
+        assert second[text].data == "annat <svar>"

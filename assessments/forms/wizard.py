@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, TextArea, TextInput
 from wtforms.widgets.core import clean_key
@@ -59,8 +62,39 @@ def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) 
     return form_class
 
 
+_PROTOTYPE = "_konsekvens_prototype"
+
+
+class _StepFormMeta:
+    """Binds a step form's fields by copying a field bound once: WTForms' ``Field.__init__`` (label, flags
+    from the validators, widget …) was most of building a step form, and it gives the same field for the
+    same unbound field, name, prefix and translations every time. What a request changes on a field (data,
+    raw data, errors, object data) is set on the copy by ``process`` and ``validate``; nothing a copy shares
+    with the prototype (label, flags, validators, choices) is changed after binding (docs/benchmarks.md)."""
+
+    def bind_field(self, form, unbound_field, options):
+        if unbound_field.field_class is CSRFTokenField:  # bound to this form's own CSRF implementation
+            return super().bind_field(form, unbound_field, options)
+        # The interface's locale too: a field without a label of its own (``version``) gets one from WTForms'
+        # translations when it is bound.
+        locale = self.__dict__.get("_locale")
+        if locale is None:
+            locale = self._locale = str(get_locale()) if has_request_context() else ""
+        key = (options["name"], options["prefix"], options["translations"], locale)
+        kept = getattr(unbound_field, _PROTOTYPE, None)
+        if kept is None or kept[0] != key:
+            # Bound for this purpose only and never used by a form, so no request's data or errors are in it.
+            kept = (key, super().bind_field(form, unbound_field, options))
+            setattr(unbound_field, _PROTOTYPE, kept)
+        field = object.__new__(type(kept[1]))  # Field.__new__ without _form would make an UnboundField
+        field.__dict__.update(kept[1].__dict__)
+        field._form, field.meta = form, form.meta
+        return field
+
+
 def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) -> type[Form]:
     class StepForm(Form):
+        Meta = _StepFormMeta  # type: ignore[assignment]  # WTForms combines the Meta classes of the MRO
         version = HiddenField()
 
     for slot in slots:
