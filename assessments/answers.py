@@ -9,10 +9,11 @@ import dataclasses
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .catalog import Catalog, Question, Section, get_catalog
@@ -68,6 +69,8 @@ def screening(assessment: Assessment, answers: dict[AnswerKey, Any]) -> Screenin
                   and q.show_if is None and not is_answered(answers.get((q.key, "")))]
     return dataclasses.replace(outcome, level=INCOMPLETE) if unanswered else outcome
 
+
+ANSWERS = cast(Table, Answer.__table__)
 
 _VISIBILITY_INPUTS: dict[int, tuple[Catalog, frozenset[str]]] = {}
 
@@ -248,11 +251,10 @@ def _save_changed(assessment: Assessment, section: Section, values: dict[AnswerK
         if (old if is_answered(old) else None) == (value if is_answered(value) else None):
             continue
         changed.append(key)
-        if key in answers:  # a row exists (perhaps with no answer in it)
-            db.session.execute(update(Answer).where(Answer.assessment_id == assessment.id,
-                                                    Answer.question_key == key[0], Answer.platform == key[1])
-                               .values(value=value, updated_at=now, updated_by_id=actor.id),
-                               execution_options={"synchronize_session": False})
+        if key in answers:  # a row exists (perhaps with no answer in it); no Answer of it is loaded
+            db.session.execute(update(ANSWERS).where(ANSWERS.c.assessment_id == assessment.id,
+                                                     ANSWERS.c.question_key == key[0], ANSWERS.c.platform == key[1])
+                               .values(value=value, updated_at=now, updated_by_id=actor.id))
         else:
             db.session.add(Answer(assessment_id=assessment.id, question_key=key[0], platform=key[1],
                                   value=value, updated_by_id=actor.id))
@@ -265,8 +267,17 @@ def _save_changed(assessment: Assessment, section: Section, values: dict[AnswerK
 
 
 def _touch(assessment: Assessment, section: Section) -> None:
-    assessment.last_step = section.key
-    # Touching the row bumps the version counter even when only answers changed, so a second
-    # page open on the old version is refused (optimistic locking).
-    assessment.updated_at = utcnow()
-    db.session.flush()
+    """Touching the row bumps the version counter even when only answers changed, so a second page open on
+    the old version is refused (optimistic locking). Written by one statement that checks the version, as
+    the mapper's version counter would, without a flush of the unit of work; the loaded assessment is
+    brought to what was written."""
+    db.session.flush()  # whatever else is pending first (nothing, usually)
+    table = cast(Table, Assessment.__table__)
+    version, now = assessment.version, utcnow()
+    written = db.session.connection().execute(
+        update(table).where(table.c.id == assessment.id, table.c.version == version)
+        .values(version=version + 1, updated_at=now, last_step=section.key))
+    if written.rowcount != 1:
+        raise StaleEdit()  # saved by someone else in between: the request rolls back what this one wrote
+    for name, value in (("version", version + 1), ("updated_at", now), ("last_step", section.key)):
+        set_committed_value(assessment, name, value)
