@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
@@ -39,10 +39,14 @@ def catalog_of(assessment: Assessment) -> Catalog:
     return get_catalog(assessment.catalog_id, assessment.catalog_version)
 
 
+# Statements every step runs, built once with parameters: building a statement and its cache key on every
+# request cost more than running it on SQLite (docs/benchmarks.md).
+_ANSWERS_OF = select(Answer.question_key, Answer.platform, Answer.value).where(
+    Answer.assessment_id == bindparam("assessment_id"))
+
+
 def load_answers(assessment: Assessment) -> dict[AnswerKey, Any]:
-    rows = db.session.execute(
-        select(Answer.question_key, Answer.platform, Answer.value).where(Answer.assessment_id == assessment.id)
-    )
+    rows = db.session.execute(_ANSWERS_OF, {"assessment_id": assessment.id})
     return {(key, platform): value for key, platform, value in rows}
 
 
@@ -71,6 +75,14 @@ def screening(assessment: Assessment, answers: dict[AnswerKey, Any]) -> Screenin
 
 
 ANSWERS = cast(Table, Answer.__table__)
+ASSESSMENTS = cast(Table, Assessment.__table__)
+_UPDATE_ANSWER = update(ANSWERS).where(
+    ANSWERS.c.assessment_id == bindparam("a"), ANSWERS.c.question_key == bindparam("q"),
+    ANSWERS.c.platform == bindparam("p")).values(
+    value=bindparam("value"), updated_at=bindparam("updated_at"), updated_by_id=bindparam("updated_by_id"))
+_TOUCH = update(ASSESSMENTS).where(ASSESSMENTS.c.id == bindparam("id_"),
+                                   ASSESSMENTS.c.version == bindparam("old_version")).values(
+    version=bindparam("version"), updated_at=bindparam("updated_at"), last_step=bindparam("last_step"))
 
 _VISIBILITY_INPUTS: dict[int, tuple[Catalog, frozenset[str]]] = {}
 
@@ -252,9 +264,9 @@ def _save_changed(assessment: Assessment, section: Section, values: dict[AnswerK
             continue
         changed.append(key)
         if key in answers:  # a row exists (perhaps with no answer in it); no Answer of it is loaded
-            db.session.execute(update(ANSWERS).where(ANSWERS.c.assessment_id == assessment.id,
-                                                     ANSWERS.c.question_key == key[0], ANSWERS.c.platform == key[1])
-                               .values(value=value, updated_at=now, updated_by_id=actor.id))
+            db.session.connection().execute(_UPDATE_ANSWER, {
+                "a": assessment.id, "q": key[0], "p": key[1], "value": value, "updated_at": now,
+                "updated_by_id": actor.id})
         else:
             db.session.add(Answer(assessment_id=assessment.id, question_key=key[0], platform=key[1],
                                   value=value, updated_by_id=actor.id))
@@ -272,11 +284,10 @@ def _touch(assessment: Assessment, section: Section) -> None:
     the mapper's version counter would, without a flush of the unit of work; the loaded assessment is
     brought to what was written."""
     db.session.flush()  # whatever else is pending first (nothing, usually)
-    table = cast(Table, Assessment.__table__)
     version, now = assessment.version, utcnow()
-    written = db.session.connection().execute(
-        update(table).where(table.c.id == assessment.id, table.c.version == version)
-        .values(version=version + 1, updated_at=now, last_step=section.key))
+    written = db.session.connection().execute(_TOUCH, {
+        "id_": assessment.id, "old_version": version, "version": version + 1, "updated_at": now,
+        "last_step": section.key})
     if written.rowcount != 1:
         raise StaleEdit()  # saved by someone else in between: the request rolls back what this one wrote
     for name, value in (("version", version + 1), ("updated_at", now), ("last_step", section.key)):

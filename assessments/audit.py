@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 
 from .extensions import db
 from .models import Assessment, AuditEvent, Organisation, User, utcnow
 
 GENESIS = "0" * 64
 AUDIT_EVENTS = cast(Table, AuditEvent.__table__)
+# Built once: building them (and their cache keys) for every event cost more than running them.
+_LAST_OF = (select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.organisation_id == bindparam("organisation_id"))
+            .order_by(AuditEvent.seq.desc()).limit(1))
+_INSERT = insert(AUDIT_EVENTS)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -69,8 +73,7 @@ def _last_event(session, organisation_id: int) -> tuple[int, str] | None:
     # not sent there. The unique (organisation_id, seq) constraint is the last guard.
     if session.get_bind().dialect.name != "sqlite":
         session.execute(select(Organisation.id).where(Organisation.id == organisation_id).with_for_update())
-    row = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.organisation_id == organisation_id)
-                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    row = session.execute(_LAST_OF, {"organisation_id": organisation_id}).first()
     return (row[0], row[1]) if row is not None else None
 
 
@@ -95,9 +98,9 @@ def record(organisation_id: int, action: str, *, actor: User | None = None, asse
     # Written by one statement rather than through the unit of work (a flush per event was most of
     # recording one); what else is pending is written first, in the order it was added, as before.
     session.flush()
-    session.execute(insert(AUDIT_EVENTS).values(
-        organisation_id=organisation_id, seq=seq, assessment_id=assessment_id, actor_id=event.actor_id,
-        action=action, details=details, created_at=created_at, prev_hash=prev, hash=event.hash))
+    session.connection().execute(_INSERT, {
+        "organisation_id": organisation_id, "seq": seq, "assessment_id": assessment_id, "actor_id": event.actor_id,
+        "action": action, "details": details, "created_at": created_at, "prev_hash": prev, "hash": event.hash})
     transaction = _transaction(session)
     memo = session.info.get(_LAST)
     if memo is None or memo[0] is not transaction:
