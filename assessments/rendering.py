@@ -46,33 +46,49 @@ def clear() -> None:
     _CACHE.clear()
 
 
-def question_renderer(form, catalog: Catalog, lang: str, *, suggested: dict, warnings: dict,
-                      threads: dict) -> Callable[[Slot], Markup | None]:
-    """For the step template: the question's HTML from the cache, or None where the macro must render it."""
-    if not current_app.config.get("QUESTION_CACHE", True):
-        return lambda slot: None
-    template = current_app.jinja_env.get_template(TEMPLATE)
-    interface = str(get_locale() or "sv")
-    form_class = type(form)
+class QuestionRenderer:
+    """For the step template: ``all(slots, question)`` writes the slots' questions, each from the cache or,
+    where the macro must render it (None from ``cached``), by the ``question`` macro."""
 
-    def cached(slot: Slot) -> Markup | None:
-        name = slot.field_name
-        field = form[name]
-        if field.errors or suggested.get(name) or warnings.get(name) or threads.get(slot.key):
+    def __init__(self, form, catalog: Catalog, lang: str, *, suggested: dict, warnings: dict,
+                 threads: dict) -> None:
+        self.enabled = current_app.config.get("QUESTION_CACHE", True)
+        self.form, self.catalog, self.lang = form, catalog, lang
+        self.suggested, self.warnings, self.threads = suggested, warnings, threads
+        if self.enabled:
+            self.template = current_app.jinja_env.get_template(TEMPLATE)
+            self.interface = str(get_locale() or "sv")
+
+    def all(self, slots: list[Slot], question: Callable[[Slot], Markup]) -> Markup:
+        """What ``{% for slot in slots %}{{ question(slot) }}{% endfor %}`` writes, in one call from the
+        template instead of one per question."""
+        if not self.enabled:
+            return Markup("".join([question(slot) for slot in slots]))
+        return Markup("".join([self.cached(slot) or question(slot) for slot in slots]))
+
+    def cached(self, slot: Slot) -> str | None:
+        """The question's HTML from the cache, or None where the macro must render it."""
+        if not self.enabled:
             return None
-        key = (id(catalog), id(template), lang, interface, name, str(field.label.text))
+        name = slot.field_name
+        field = self.form[name]
+        if field.errors or self.suggested.get(name) or self.warnings.get(name) or self.threads.get(slot.key):
+            return None
+        catalog, template = self.catalog, self.template
+        key = (id(catalog), id(template), self.lang, self.interface, name, str(field.label.text))
         hit = _CACHE.get(key)
         if hit is None or hit[0] is not catalog or hit[1] is not template:
             if len(_CACHE) >= _MAX_ENTRIES:
                 _CACHE.clear()
-            hit = _CACHE[key] = (catalog, template, _blank(template, form_class, catalog, lang, interface, slot))
+            hit = _CACHE[key] = (catalog, template, _blank(template, type(self.form), catalog, self.lang,
+                                                           self.interface, slot))
         entry = hit[2]
         if entry is None:
             return None
         kind, parts = entry
         if kind == "value":
-            return Markup(f"{parts[0]}{escape(field._value())}{parts[1]}")
-        chosen = [bool(choice.selected) for choice in field.iter_choices()]
+            return f"{parts[0]}{escape(field._value())}{parts[1]}"
+        chosen = [choice.selected for choice in field.iter_choices()]
         if len(chosen) != len(parts) - 1:
             return None
         out = [parts[0]]
@@ -80,9 +96,7 @@ def question_renderer(form, catalog: Catalog, lang: str, *, suggested: dict, war
             if checked:
                 out.append(_CHECKED)
             out.append(part)
-        return Markup("".join(out))
-
-    return cached
+        return "".join(out)
 
 
 def _blank(template, form_class, catalog: Catalog, lang: str, interface: str, slot: Slot):

@@ -31,7 +31,7 @@ from ..forms import (
 from ..models import Assessment, Status
 from ..platform_facts import effective_facts
 from ..prior_consultation import prior_consultation_of
-from ..rendering import question_renderer
+from ..rendering import QuestionRenderer
 from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import WrongPassword, approve_and_sign
@@ -144,8 +144,8 @@ def step(assessment_id: int, section_key: str):
             next_section=next_section,
             lang=lang, warnings=warnings, suggested=suggested, today=date.today(), threads=threads,
             can_comment=policy.can_comment(current_user, assessment),
-            cached_question=question_renderer(form, catalog, lang, suggested=suggested, warnings=warnings,
-                                              threads=threads),
+            questions=QuestionRenderer(form, catalog, lang, suggested=suggested, warnings=warnings,
+                                       threads=threads),
             screening=outcome if section.key == "screening" else None), status
 
     def fresh_form(shown, answers, **kwargs):
