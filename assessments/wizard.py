@@ -97,9 +97,8 @@ def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, 
 def missing_required(assessment: Assessment, shown: list[Slot], answers: dict, level: str) -> list[Slot]:
     """The required questions of a step that apply and are not answered."""
     catalog = catalog_of(assessment)
-    return [slot for slot in shown if slot.question.required
-            and applies(catalog, slot.question, slot.platform, answers, level)
-            and not is_answered(answers.get(slot.key))]
+    return [slot for slot in shown if slot.question.required and not is_answered(answers.get(slot.key))
+            and applies(catalog, slot.question, slot.platform, answers, level)]  # the cheap test first
 
 
 def incomplete_sections(assessment: Assessment) -> list:
