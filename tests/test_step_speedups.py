@@ -186,3 +186,23 @@ def test_a_step_form_field_copied_from_its_prototype_is_the_field_wtforms_binds(
         assert first[text].errors != ["ett fel"] and not form_class(formdata=None)[text].errors
         assert first[text].data == "fel\x01"
         assert second[text].data == "annat <svar>"
+
+
+def test_wtforms_messages_follow_the_interface_language_request_by_request(app):
+    """WTForms' own messages come from its catalogue, read once per locale (forms.common.Form): each
+    request still gets the language it asks for, in any order, and the same text as Flask-WTF gives."""
+    from flask_wtf.i18n import translations as flask_wtf_translations
+
+    from assessments.forms import Form
+
+    class Required(Form):
+        name = StringField("Namn", validators=[DataRequired()])
+
+    for language, expected in (("sv", "Det här fältet är obligatoriskt."), ("en", "This field is required."),
+                               ("sv", "Det här fältet är obligatoriskt.")):
+        with app.test_request_context(method="POST", data={}):
+            with force_locale(language):
+                form = Required()
+                assert not form.validate()
+                assert form.name.errors == [expected]
+                assert flask_wtf_translations.gettext("This field is required.") == expected
