@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from . import review
 from .answers import AnswerKey, catalog_of, load_answers
@@ -76,9 +77,10 @@ def corrections(assessment: Assessment) -> Corrections:
     catalog = catalog_of(assessment)
     reason = requested_by = requested_at = None
     if assessment.status is Status.CHANGES_REQUESTED:
-        event = db.session.scalars(select(AuditEvent).where(AuditEvent.assessment_id == assessment.id,
-                                                            AuditEvent.action == "request_changes")
-                                   .order_by(AuditEvent.seq.desc())).first()
+        event = db.session.scalars(
+            select(AuditEvent).options(joinedload(AuditEvent.actor))
+            .where(AuditEvent.assessment_id == assessment.id, AuditEvent.action == "request_changes")
+            .order_by(AuditEvent.seq.desc())).first()
         if event is not None:
             reason, requested_by, requested_at = event.details.get("reason"), event.actor, event.created_at
     sections = []

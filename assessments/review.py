@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from . import audit, policy
@@ -99,12 +99,15 @@ class Thread:
     replies: list[ReviewComment]
 
 
+# The authors in the same query: a page shows every comment's author (no query per comment). Built once:
+# every step and overview runs it (docs/benchmarks.md).
+_COMMENTS = (select(ReviewComment).where(ReviewComment.assessment_id == bindparam("assessment_id"))
+             .options(joinedload(ReviewComment.author)).order_by(ReviewComment.created_at, ReviewComment.id))
+
+
 def threads(assessment: Assessment) -> dict[tuple[str | None, str], list[Thread]]:
     """Comment threads by (question key or None, platform), oldest first."""
-    # The authors in the same query: a page shows every comment's author (no query per comment).
-    comments = db.session.scalars(select(ReviewComment).where(ReviewComment.assessment_id == assessment.id)
-                                  .options(joinedload(ReviewComment.author))
-                                  .order_by(ReviewComment.created_at, ReviewComment.id)).all()
+    comments = db.session.scalars(_COMMENTS, {"assessment_id": assessment.id}).all()
     replies: dict[int, list[ReviewComment]] = {}
     for c in comments:
         if c.parent_id:

@@ -3,7 +3,7 @@ is simply not found — the same answer as for an id that does not exist (GDPR A
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .errors import NotFound
 from .evidence.model import EvidenceFile
@@ -13,11 +13,17 @@ from .models import Assessment, Measure, ReviewComment, Risk, User
 NOT_FOUND = _l("The page does not exist, or it belongs to another organisation.")
 
 
+# Built once (every page of an assessment runs it): building a statement and its cache key per request cost
+# more than running it on SQLite (docs/benchmarks.md).
+_ASSESSMENT = select(Assessment).where(Assessment.id == bindparam("assessment_id"),
+                                       Assessment.organisation_id == bindparam("organisation_id"))
+
+
 def assessment_for(user: User, assessment_id: int, *options) -> Assessment:
     """``options``: loader options for what the page shows of the assessment (e.g. its author)."""
-    assessment = db.session.scalars(
-        select(Assessment).where(Assessment.id == assessment_id, Assessment.organisation_id == user.organisation_id)
-        .options(*options)).first()
+    statement = _ASSESSMENT.options(*options) if options else _ASSESSMENT
+    assessment = db.session.scalars(statement, {"assessment_id": assessment_id,
+                                                "organisation_id": user.organisation_id}).first()
     if assessment is None:
         raise NotFound(NOT_FOUND)
     return assessment

@@ -28,7 +28,7 @@ from .catalog.screening import ScreeningOutcome
 from .errors import Invalid
 from .extensions import db
 from .models import Assessment, Status, User
-from .risk.service import sync_risks
+from .risk.service import affects_risks, sync_risks
 
 
 def start_assessment(actor: User, *, title: str, language: str, platforms: list[str],
@@ -115,21 +115,21 @@ def feedback(assessment: Assessment, shown: list[Slot], answers: dict[AnswerKey,
 
 def save_step(assessment: Assessment, section: Section, values: dict[AnswerKey, Any], actor: User,
               expected_version: int, answers: dict[AnswerKey, Any] | None = None) -> int:
-    """Store one step's answers (``answers.save_answers``) and, when any changed, re-derive the risks from
-    the answers as stored (``answers`` if given, brought up to date in place; otherwise loaded again).
-    Returns how many answers changed."""
+    """Store one step's answers (``answers.save_answers``) and, when a changed answer can change the risks
+    (``risk.service.affects_risks``), re-derive them from the answers as stored (``answers`` if given,
+    brought up to date in place; otherwise loaded again). Returns how many answers changed."""
+    platforms_before = None if answers is None else {platform for _key, platform in answers}
     changed = save_answers(assessment, section, values, actor, expected_version, answers=answers)
-    if changed:
+    if affects_risks(assessment, changed, platforms_before):
         sync_risks(assessment, actor, answers)  # risks follow the answers (Art. 35(7)(c))
-    return changed
+    return len(changed)
 
 
 def missing_required(assessment: Assessment, shown: list[Slot], answers: dict, level: str) -> list[Slot]:
     """The required questions of a step that apply and are not answered."""
     catalog = catalog_of(assessment)
-    return [slot for slot in shown if slot.question.required
-            and applies(catalog, slot.question, slot.platform, answers, level)
-            and not is_answered(answers.get(slot.key))]
+    return [slot for slot in shown if slot.question.required and not is_answered(answers.get(slot.key))
+            and applies(catalog, slot.question, slot.platform, answers, level)]  # the cheap test first
 
 
 def incomplete_sections(assessment: Assessment) -> list:

@@ -8,7 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import http, memory, pdf, scale
+from benchmarks import floor, http, memory, pdf, scale
+from benchmarks.load import Unavailable, temporary_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,17 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}, {platform.system()}"
 
 
-SECTIONS = ("pdf", "http", "scale", "memory")
+def load_average() -> str:
+    try:
+        return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+SECTIONS = ("pdf", "floor", "http", "scale", "memory")
+# docs/benchmarks.md from this line on is written by hand (figures of benchmarks run on their own, with the
+# command that produced them): make bench keeps it as it is.
+BY_HAND = "<!-- Written by hand from here on; make bench keeps it. -->"
 
 
 def main() -> None:
@@ -49,10 +60,12 @@ def main() -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m benchmarks.run`); do not edit by hand.",
+        "Sections 1–5 are written by `make bench` (`python -m benchmarks.run`); do not edit them by hand. The part "
+        "after the marker at the end is written by hand, with the command behind each figure, and kept.",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or 'unknown'}",
-        f"- Machine: {machine()}",
+        f"- Machine: {machine()}; load average at the start (1, 5, 15 min): {load_average()} — other work on "
+        "the machine shows in wall-clock figures and much less in CPU times and ratios",
         f"- Runs: {runs} of each measure unless a section says otherwise; median and spread (min–max)",
         "",
     ]
@@ -68,21 +81,35 @@ def main() -> None:
             "embedded record, the XMP/PDF-UA finishing, the certification signature or the archive write.",
             "",
         ]
+    if "floor" in chosen:
+        lines += ["## 2. The wizard step against the floor of the stack (in-process CPU per request)", "",
+                  "### SQLite", "", *floor.summary(floor.measure(floor.REQUESTS)), "", "### PostgreSQL", ""]
+        try:
+            with temporary_postgres() as url:
+                lines += [*floor.summary(floor.measure(floor.REQUESTS, url)), ""]
+        except Unavailable as exc:
+            lines += [f"Not measured — {exc}.", ""]
     if "http" in chosen:
-        lines += ["## 2. HTTP: a wizard step (GET + POST) under gunicorn -w 2, against a minimal Flask app", "",
-                  *http.summary(http.measure(runs)), ""]
+        http_runs = int(os.environ.get("BENCH_HTTP_RUNS", "3"))
+        lines += ["## 3. HTTP: the wizard step under gunicorn against the floor (SQLite and PostgreSQL, 2 and 4 "
+                  "workers)", "", *http.summary(http.measure(http_runs)), ""]
     if "scale" in chosen:
         scale_runs = int(os.environ.get("BENCH_SCALE_RUNS", "15"))
-        lines += ["## 3. Scale: 10,000 assessments across 100 organisations (in-process, Flask test client)", "",
+        lines += ["## 4. Scale: 10,000 assessments across 100 organisations (in-process, Flask test client)", "",
                   *scale.summary(scale.measure(scale_runs)), ""]
     if "memory" in chosen:
-        lines += ["## 4. Memory: rendering and sealing a ~60-page report in a fresh process", "",
+        lines += ["## 5. Memory: rendering and sealing a ~60-page report in a fresh process", "",
                   *memory.summary(memory.measure()), ""]
     text = "\n".join(lines)
     if not only:
         out = ROOT / "docs" / "benchmarks.md"
         out.parent.mkdir(exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        kept = ""
+        if out.exists():
+            before = out.read_text(encoding="utf-8")
+            if BY_HAND in before:
+                kept = before[before.index(BY_HAND):]
+        out.write_text(text + ("\n" + kept if kept else ""), encoding="utf-8")
     sys.stdout.write(text + "\n")
 
 

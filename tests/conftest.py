@@ -223,7 +223,7 @@ def signed_demo_backup(migrated, tmp_path_factory, seal_dir) -> tuple[Path, int]
             db.session.commit()
             result = app.test_cli_runner().invoke(args=["demo", "--name", latest_demo()])
             assert result.exit_code == 0, result.output
-            assessment_id = int(re.search(r"assessment (\d+) approved", result.output).group(1))
+            assessment_id = int(re.search(r"approved: assessment (\d+)", result.output).group(1))
             create_backup(directory / "backup")
             _empty_tables()
     finally:

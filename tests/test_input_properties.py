@@ -326,6 +326,17 @@ def test_a_field_of_only_a_form_feed_is_refused_not_dropped_as_empty(app, client
         assert CONTROL_MESSAGE_SV in response.get_data(as_text=True)
 
 
+def test_a_choice_of_only_white_space_is_refused_not_stored(app, client, wizard):
+    # Optional() took "\r" for empty and stopped before the choice check, so ["\r"] was stored as the
+    # answer to a multiple-choice question (found by hypothesis).
+    for pairs in ([("ad_targeting__facebook", "\r")], [("ad_targeting__facebook", ["location", " "])],
+                  [("two_factor", "\t")]):
+        section = CATALOG.question(pairs[0][0].split("__")[0]).section_key
+        response, saved = check_step(app, client, wizard, section, pairs, CURRENT, "later")
+        assert response.status_code == 400 and not saved, pairs
+        assert "Välj ett av alternativen." in response.get_data(as_text=True), pairs
+
+
 def test_tab_newline_and_carriage_return_are_ordinary_text(app, client, wizard):
     value = "Rad ett\r\nRad två\tmed tabb"
     response, saved = check_step(app, client, wizard, "description", [("accounts", value)], CURRENT, "later")

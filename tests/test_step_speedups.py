@@ -99,3 +99,110 @@ def test_template_gettext_follows_force_locale(app):
         again = render_template_string(template)
     assert swedish == again == "Rättslig hänvisning|&lt;b&gt; skickade tillbaka bedömningen den 1:"
     assert english == "Legal reference|&lt;b&gt; sent the assessment back on 1:"
+
+
+def test_an_answer_that_no_condition_or_screening_reads_changes_no_question_asked():
+    """After a save the step asks again which questions apply only when an answer in
+    ``visibility_inputs`` changed: any other answer, changed to anything, must leave the screening outcome
+    and every step's questions as they were (every demo, every catalogue version)."""
+    from assessments.answers import screening, visibility_inputs
+    from assessments.catalog import get_catalog
+    from assessments.demo import DEMO_DIR, load_demo_assessment
+    from assessments.models import Assessment
+    from assessments.wizard import asked_in_step
+
+    checked = 0
+    for path in sorted(DEMO_DIR.glob("*.yaml")):
+        spec = load_demo_assessment(path.stem)
+        catalog = get_catalog(spec["catalogue"]["id"], spec["catalogue"]["version"])
+        assessment = Assessment(catalog_id=catalog.id, catalog_version=catalog.version,
+                                platforms=list(spec["platforms"]), language=spec["language"])
+        answers = {}
+        for key, value in spec["answers"].items():
+            for platform, item in (value.items() if isinstance(value, dict) else [("", value)]):
+                answers[(key, platform)] = item
+        inputs = visibility_inputs(catalog)
+        assert inputs
+
+        def picture(answers, assessment=assessment, catalog=catalog):
+            outcome = screening(assessment, answers)
+            return outcome, [[s.key for s in asked_in_step(assessment, section, answers, outcome.level)]
+                             for section in catalog.sections]
+
+        before = picture(answers)
+        for question in catalog.questions():
+            if question.key in inputs:
+                continue
+            for platform in assessment.platforms if question.per_platform else [""]:
+                for value in (None, "", "ett svar", "yes", "no", ["x"]):
+                    changed = dict(answers)
+                    if value is None:
+                        changed.pop((question.key, platform), None)
+                    else:
+                        changed[(question.key, platform)] = value
+                    assert picture(changed) == before, (path.stem, question.key, platform, value)
+                    checked += 1
+    assert checked > 500
+
+
+def test_a_step_form_field_copied_from_its_prototype_is_the_field_wtforms_binds(app, demo_orgs):
+    """The step form binds its fields by copying one bound before (forms.wizard._StepFormMeta): each copy
+    has exactly the attributes WTForms' own binding gives, belongs to its own form, and a request's data
+    and errors on one form never reach another."""
+    from wtforms.meta import DefaultMeta
+
+    with app.app_context(), app.test_request_context():
+        assessment = answered_assessment()
+        section = catalog_of(assessment).section("platform")
+        step = list(slots(section, assessment.platforms))
+        form_class = step_form_class(step, "sv", assessment.platform_name)
+        text = next(s for s in step if s.question.type in ("text", "long_text")).field_name
+        first = form_class(formdata=MultiDict({text: "fel\x01"}))
+        assert not first.validate() and first[text].errors
+        second = form_class(formdata=MultiDict({text: "annat <svar>"}))
+        for name, field in second._fields.items():
+            unbound = getattr(form_class, name, None)
+            if unbound is None:
+                continue  # the CSRF token (bound by WTForms itself)
+            fresh = DefaultMeta.bind_field(second.meta, second, unbound, {
+                "name": name, "prefix": "", "translations": second.meta.get_translations(second)})
+            fresh.process(MultiDict({text: "annat <svar>"}))
+            if name == "version":
+                fresh.process(MultiDict())
+            assert field._form is second and field.meta is second.meta
+            assert first[name] is not field
+            mine = {k: v for k, v in vars(field).items() if k not in ("_form", "meta")}
+            theirs = {k: v for k, v in vars(fresh).items() if k not in ("_form", "meta")}
+            assert mine.keys() == theirs.keys(), name
+            for key in mine:
+                if key == "label":
+                    assert (mine[key].field_id, mine[key].text) == (theirs[key].field_id, theirs[key].text), name
+                elif key == "flags":
+                    assert vars(mine[key]) == vars(theirs[key]), name
+                else:
+                    assert mine[key] == theirs[key], (name, key)
+        second.validate()
+        second[text].errors = ["ett fel"]
+        assert first[text].errors != ["ett fel"] and not form_class(formdata=None)[text].errors
+        assert first[text].data == "fel\x01"
+        assert second[text].data == "annat <svar>"
+
+
+def test_wtforms_messages_follow_the_interface_language_request_by_request(app):
+    """WTForms' own messages come from its catalogue, read once per locale (forms.common.Form): each
+    request still gets the language it asks for, in any order, and the same text as Flask-WTF gives."""
+    from flask_wtf.i18n import translations as flask_wtf_translations
+
+    from assessments.forms import Form
+
+    class Required(Form):
+        name = StringField("Namn", validators=[DataRequired()])
+
+    for language, expected in (("sv", "Det här fältet är obligatoriskt."), ("en", "This field is required."),
+                               ("sv", "Det här fältet är obligatoriskt.")):
+        with app.test_request_context(method="POST", data={}):
+            with force_locale(language):
+                form = Required()
+                assert not form.validate()
+                assert form.name.errors == [expected]
+                assert flask_wtf_translations.gettext("This field is required.") == expected

@@ -1,6 +1,14 @@
 """The application's forms (WTForms through Flask-WTF: every POST carries its CSRF token), by area."""
 from .account import NotificationSettingsForm
-from .common import MultiCheckboxField, as_choices, first_error, known_choices, no_control_characters, platform_choices
+from .common import (
+    Form,
+    MultiCheckboxField,
+    as_choices,
+    first_error,
+    known_choices,
+    no_control_characters,
+    platform_choices,
+)
 from .evidence import EvidenceForm, RemoveEvidenceForm
 from .review import (
                      AdviceResponseForm,
@@ -26,7 +34,7 @@ from .wizard import (
 
 __all__ = [
     "AcceptResidualForm", "AdviceResponseForm", "ApproveForm", "CommentForm", "DataSubjectViewsForm",
-    "DeactivateUserForm", "DpoAdviceForm", "EvidenceForm", "LoginForm", "MeasureForm", "MultiCheckboxField",
+    "DeactivateUserForm", "DpoAdviceForm", "EvidenceForm", "Form", "LoginForm", "MeasureForm", "MultiCheckboxField",
     "NewAssessmentForm", "NewUserForm", "NotificationSettingsForm", "PriorConsultationForm", "RatingsForm",
     "ReactivateUserForm", "RemoveEvidenceForm", "RequestChangesForm", "ResetPasswordForm", "ResolveForm", "RiskForm",
     "RoleForm", "TreatmentForm", "UnlockUserForm", "VerdictForm", "as_choices", "field_value",

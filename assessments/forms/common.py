@@ -1,16 +1,62 @@
-"""What every form shares: no control characters in any text, checkbox groups, choices that must be known."""
+"""What every form shares: a base class, no control characters in any text, checkbox groups, choices that
+must be known."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 
+from babel import support
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalog import PLATFORMS, platform_label
 from ..plaintext import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+
+
+@functools.cache
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class WTFormsTranslations:
+    """WTForms' own messages ("This field is required." …) in the user's language, as Flask-WTF gives them,
+    but read from WTForms' message catalogue once per locale: Flask-WTF reads and parses the file again in
+    every request that builds a form (docs/benchmarks.md)."""
+
+    def _catalogue(self) -> support.NullTranslations | None:
+        return _wtforms_catalogue(str(get_locale())) if has_request_context() else None
+
+    def gettext(self, string: str) -> str:
+        catalogue = self._catalogue()
+        return string if catalogue is None else catalogue.ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        catalogue = self._catalogue()
+        if catalogue is None:
+            return singular if n == 1 else plural
+        return catalogue.ungettext(singular, plural, n)
+
+
+TRANSLATIONS = WTFormsTranslations()
+
+
+class Form(FlaskForm):
+    """Every form of the application: Flask-WTF's (CSRF, the request's data), with WTForms' messages from
+    ``WTFormsTranslations``."""
+
+    class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return TRANSLATIONS
+
 
 # Control characters are refused in every text a user writes (why: plaintext.py).
 

@@ -3,7 +3,6 @@ are the service's own (evidence/service.py), so a refusal reads the same whichev
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -11,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..evidence.model import Relationship
 from ..evidence.service import DESCRIPTION_TOO_LONG, WHICH_RELATIONSHIP, WHICH_TARGET
 from ..limits import EVIDENCE_DESCRIPTION_MAX
-from .common import as_choices, known_choices, no_control_characters
+from .common import Form, as_choices, known_choices, no_control_characters
 
 RELATIONSHIPS = as_choices([
     (Relationship.SOURCE.value, _l("Source: the document the answer rests on (an agreement, a decision, a memo, "
@@ -21,7 +20,7 @@ RELATIONSHIPS = as_choices([
 ])
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(Form):
     file = FileField(_l("File (PDF, PNG, JPEG or plain text)"),
                      validators=[FileRequired(_l("Choose the file to attach."))])
     # q:<question>:<platform>, r:<risk id> or m:<measure id>; the service checks it names this assessment's.
@@ -34,5 +33,5 @@ class EvidenceForm(FlaskForm):
         Length(max=EVIDENCE_DESCRIPTION_MAX, message=DESCRIPTION_TOO_LONG)])
 
 
-class RemoveEvidenceForm(FlaskForm):
+class RemoveEvidenceForm(Form):
     """Only the CSRF token: what is removed is in the URL."""

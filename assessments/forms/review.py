@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,17 +15,17 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..limits import COMMENT_MAX, EMAIL_MAX, NOTE_MAX, REASON_MAX, RECORD_MAX, REGISTRATION_NUMBER_MAX, TOO_LONG
-from .common import as_choices, known_choices, no_control_characters
+from .common import Form, as_choices, known_choices, no_control_characters
 
 TEXT = [Optional(strip_whitespace=False), no_control_characters]  # presence and length: the service decides
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     """A comment on a question (``question``: the wizard's field name) or a reply (``parent``)."""
     question = HiddenField()
     parent = IntegerField(validators=[Optional()])
@@ -36,7 +35,7 @@ class CommentForm(FlaskForm):
     next = HiddenField()
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(Form):
     resolved = HiddenField(default="1")
     next = HiddenField()
 
@@ -44,7 +43,7 @@ class ResolveForm(FlaskForm):
 VERDICTS = (("acceptable", _l("Acceptable")), ("improvable", _l("Improvable")), ("to_correct", _l("To correct")))
 
 
-class VerdictForm(FlaskForm):
+class VerdictForm(Form):
     section = HiddenField()
     verdict = RadioField(_l("Verdict"), choices=as_choices(VERDICTS), validate_choice=False,
                          validators=[InputRequired(_l("Choose one of the alternatives.")), known_choices])
@@ -55,21 +54,21 @@ class VerdictForm(FlaskForm):
 FOLLOWED = (("yes", _l("Yes")), ("partly", _l("Partly")), ("no", _l("No")))
 
 
-class DpoAdviceForm(FlaskForm):
+class DpoAdviceForm(Form):
     """The DPO's advice (Art. 35(2)); whether it is followed is the organisation's ``AdviceResponseForm``."""
 
     advice = TextAreaField(_l("Advice"), validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
     on_behalf = BooleanField(_l("I record this on the DPO's behalf"), false_values=("", "0", "false"))
 
 
-class AdviceResponseForm(FlaskForm):
+class AdviceResponseForm(Form):
     followed = RadioField(_l("Does the organisation follow the advice?"), choices=as_choices(FOLLOWED),
                           validate_choice=False, validators=[Optional(), known_choices])
     overruled_reason = TextAreaField(_l("If not, or only partly: why"),
                                      validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
 
 
-class DataSubjectViewsForm(FlaskForm):
+class DataSubjectViewsForm(Form):
     sought = RadioField(_l("Were the views of data subjects sought?"),
                         choices=as_choices((("yes", _l("Yes")), ("no", _l("No")))), validate_choice=False,
                         validators=[Optional(), known_choices])
@@ -79,13 +78,13 @@ class DataSubjectViewsForm(FlaskForm):
                                       validators=[*TEXT, Length(max=RECORD_MAX, message=TOO_LONG)])
 
 
-class RequestChangesForm(FlaskForm):
+class RequestChangesForm(Form):
     version = HiddenField()
     reason = TextAreaField(_l("What needs to change"),
                            validators=[DataRequired(), Length(max=REASON_MAX), no_control_characters])
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     version = HiddenField()
     # 21 CFR Part 11 § 11.200 pattern: a signature requires the signer to authenticate again.
     password = PasswordField(_l("Your password, to sign"), validators=[DataRequired()])

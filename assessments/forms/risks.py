@@ -4,7 +4,6 @@ the form or the service caught it."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -21,7 +20,7 @@ from ..limits import (
     SOURCE_MAX,
 )
 from ..models import MeasureStatus, Treatment
-from .common import IsoDateField, as_choices, known_choices, no_control_characters
+from .common import Form, IsoDateField, as_choices, known_choices, no_control_characters
 
 TEXT = [Optional(strip_whitespace=False), no_control_characters]
 LEVELS = as_choices((str(n), str(n)) for n in (1, 2, 3, 4))
@@ -37,7 +36,7 @@ def _level(form, field):
         raise ValidationError(A_LEVEL)
 
 
-class RatingsForm(FlaskForm):
+class RatingsForm(Form):
     """Any of the four ratings; only those sent change."""
     inherent_likelihood = rating(_l("Likelihood"))
     inherent_severity = rating(_l("Severity"))
@@ -50,7 +49,7 @@ class RatingsForm(FlaskForm):
                                                    "residual_likelihood", "residual_severity") if name in formdata}
 
 
-class RiskForm(FlaskForm):
+class RiskForm(Form):
     title = StringField(_l("Title"), validators=[
         DataRequired(_l("Give the risk a title (at most 300 characters).")),
         Length(max=RISK_TITLE_MAX, message=_l("Give the risk a title (at most 300 characters).")),
@@ -67,7 +66,7 @@ class RiskForm(FlaskForm):
 NEEDS_TITLE_AND_OWNER = _l("A measure needs a title and an owner.")
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(Form):
     title = StringField(_l("Measure"), validators=[DataRequired(NEEDS_TITLE_AND_OWNER),
                                                    Length(max=MEASURE_TITLE_MAX, message=NEEDS_TITLE_AND_OWNER),
                                                    no_control_characters])
@@ -89,19 +88,19 @@ class MeasureForm(FlaskForm):
             return None
 
 
-class TreatmentForm(FlaskForm):
+class TreatmentForm(Form):
     treatment = RadioField(_l("How is the risk treated?"), choices=as_choices((t.value, t.value) for t in Treatment),
                            validate_choice=False, validators=[InputRequired(_l("Choose one of the alternatives.")),
                                                               known_choices])
     reason = TextAreaField(_l("Reason (required to avoid or accept)"), validators=[*TEXT, Length(max=REASON_MAX)])
 
 
-class PriorConsultationForm(FlaskForm):
+class PriorConsultationForm(Form):
     requested_on = IsoDateField(_l("Date the request was sent to IMY"))
     imy_case_number = StringField(_l("IMY's case number"), validators=[*TEXT, Length(max=CASE_NUMBER_MAX)])
     answered_on = IsoDateField(_l("Date of IMY's written advice"))
     imy_advice = TextAreaField(_l("IMY's written advice"), validators=[*TEXT, Length(max=RECORD_MAX)])
 
 
-class AcceptResidualForm(FlaskForm):
+class AcceptResidualForm(Form):
     reason = TextAreaField(_l("Accept the residual risk – reason"), validators=[*TEXT, Length(max=RECORD_MAX)])

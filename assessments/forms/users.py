@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
 
@@ -10,7 +9,7 @@ from ..limits import EMAIL_MAX, PERSON_NAME_MAX
 from ..models import Role, User
 from ..passwords import MIN_LENGTH, policy_problem
 from ..roles import ROLE_LABELS
-from .common import as_choices, known_choices, no_control_characters
+from .common import Form, as_choices, known_choices, no_control_characters
 
 CHOOSE = _l("Choose one of the alternatives.")
 LANGUAGE_CHOICES = (("sv", "Svenska"), ("en", "English"))
@@ -46,7 +45,7 @@ class ChosenPassword:
             raise ValidationError(str(problem))
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(Form):
     """``organisation_name`` is set by the view: a password may not contain it."""
 
     organisation_name = ""
@@ -66,23 +65,23 @@ class NewUserForm(FlaskForm):
                                     validators=[EqualTo("password", message=PASSWORDS_DIFFER)])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = role_field()
 
 
-class DeactivateUserForm(FlaskForm):
+class DeactivateUserForm(Form):
     """Nothing to fill in: the button, and the CSRF token."""
 
 
-class ReactivateUserForm(FlaskForm):
+class ReactivateUserForm(Form):
     """Nothing to fill in: the button, and the CSRF token."""
 
 
-class UnlockUserForm(FlaskForm):
+class UnlockUserForm(Form):
     """Nothing to fill in: the button, and the CSRF token."""
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """``person``: the user whose password is reset (set by the view, for the password rules)."""
 
     person: User | None = None

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, TextArea, TextInput
 from wtforms.widgets.core import clean_key
@@ -16,10 +18,10 @@ from wtforms.widgets.core import clean_key
 from ..answers import Slot
 from ..catalog import platform_label
 from ..limits import ASSESSMENT_TITLE_MAX, LONG_ANSWER_MAX, OTHER_PLATFORM_NAME_MAX, SHORT_ANSWER_MAX
-from .common import MultiCheckboxField, as_choices, known_choices, no_control_characters
+from .common import Form, MultiCheckboxField, as_choices, known_choices, no_control_characters
 
 
-class NewAssessmentForm(FlaskForm):
+class NewAssessmentForm(Form):
     title = StringField(_l("Title"),
                         validators=[DataRequired(), Length(max=ASSESSMENT_TITLE_MAX), no_control_characters],
                         description=_l("For example: Our presence on Facebook and Instagram 2026"))
@@ -42,11 +44,11 @@ class NewAssessmentForm(FlaskForm):
 # requests share it. Keyed by the identity of the questions (the catalogue is cached and immutable; the
 # questions are kept with the class, so an id cannot be reused while its entry lives), the language and
 # the platform names (an "other" platform is named by the assessment).
-_STEP_FORM_CLASSES: dict[tuple, tuple[tuple, type[FlaskForm]]] = {}
+_STEP_FORM_CLASSES: dict[tuple, tuple[tuple, type[Form]]] = {}
 _STEP_FORM_CLASSES_MAX = 512
 
 
-def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) -> type[FlaskForm]:
+def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) -> type[Form]:
     """A form class for one wizard step: one field per slot, named ``key`` or ``key__platform``."""
     names = {p: platform_name(p, lang) for p in {slot.platform for slot in slots} if p}
     key = (lang, tuple((id(slot.question), slot.platform) for slot in slots), tuple(sorted(names.items())))
@@ -60,8 +62,39 @@ def step_form_class(slots: list[Slot], lang: str, platform_name=platform_label) 
     return form_class
 
 
-def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) -> type[FlaskForm]:
-    class StepForm(FlaskForm):
+_PROTOTYPE = "_konsekvens_prototype"
+
+
+class _StepFormMeta:
+    """Binds a step form's fields by copying a field bound once: WTForms' ``Field.__init__`` (label, flags
+    from the validators, widget …) was most of building a step form, and it gives the same field for the
+    same unbound field, name, prefix and translations every time. What a request changes on a field (data,
+    raw data, errors, object data) is set on the copy by ``process`` and ``validate``; nothing a copy shares
+    with the prototype (label, flags, validators, choices) is changed after binding (docs/benchmarks.md)."""
+
+    def bind_field(self, form, unbound_field, options):
+        if unbound_field.field_class is CSRFTokenField:  # bound to this form's own CSRF implementation
+            return super().bind_field(form, unbound_field, options)
+        # The interface's locale too: a field without a label of its own (``version``) gets one from WTForms'
+        # translations when it is bound.
+        locale = self.__dict__.get("_locale")
+        if locale is None:
+            locale = self._locale = str(get_locale()) if has_request_context() else ""
+        key = (options["name"], options["prefix"], options["translations"], locale)
+        kept = getattr(unbound_field, _PROTOTYPE, None)
+        if kept is None or kept[0] != key:
+            # Bound for this purpose only and never used by a form, so no request's data or errors are in it.
+            kept = (key, super().bind_field(form, unbound_field, options))
+            setattr(unbound_field, _PROTOTYPE, kept)
+        field = object.__new__(type(kept[1]))  # Field.__new__ without _form would make an UnboundField
+        field.__dict__.update(kept[1].__dict__)
+        field._form, field.meta = form, form.meta
+        return field
+
+
+def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) -> type[Form]:
+    class StepForm(Form):
+        Meta = _StepFormMeta  # type: ignore[assignment]  # WTForms combines the Meta classes of the MRO
         version = HiddenField()
 
     for slot in slots:
@@ -78,12 +111,13 @@ def _build_step_form_class(slots: list[Slot], lang: str, names: dict[str, str]) 
                                               no_control_characters],
                                   **kwargs)
         elif q.type in ("single_choice", "yes_no"):
-            # validate_choice=False: our own validator gives the message in the user's language.
+            # validate_choice=False: our own validator gives the message in the user's language. Only what
+            # is empty skips it: a value of white space alone is no option either, and is refused.
             field = RadioField(choices=as_choices(q.choices(lang)), validate_choice=False,
-                               validators=[Optional(), known_choices], **kwargs)
+                               validators=[Optional(strip_whitespace=False), known_choices], **kwargs)
         elif q.type == "multiple_choice":
             field = MultiCheckboxField(choices=as_choices(q.choices(lang)), validate_choice=False,
-                                       validators=[Optional(), known_choices], **kwargs)
+                                       validators=[Optional(strip_whitespace=False), known_choices], **kwargs)
         elif q.type == "date":
             field = DateField(validators=[Optional()], **kwargs)
         else:  # pragma: no cover - the catalogue loader rejects unknown types

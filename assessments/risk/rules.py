@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..catalog import Catalog, CatalogError, Text, get_catalog
-from ..catalog.screening import applies
+from ..catalog.screening import applies, screening_dependent
 from ..catalog.yaml_reader import read_yaml
 
 # Kept apart from the catalogues so that no rules file is ever mistaken for one (<id>-<version>.yaml).
@@ -221,6 +221,50 @@ def _holds(node: Condition, catalog: Catalog, answers: Answers, platform: str, p
     if result:
         used.append(key)
     return result
+
+
+def _leaf_questions(node: Condition) -> list[str]:
+    if node.kind == "question":
+        return [cast(str, node.question)]
+    return [key for child in node.children for key in _leaf_questions(child)]
+
+
+def rule_inputs(catalog: Catalog, rules: Sequence[RiskRule]) -> frozenset[str]:
+    """The questions whose answers ``derive_risks`` can read: those a rule's condition names, every question
+    of their ``show_if`` chains (a question not asked counts as unanswered), and, when a chain ends on the
+    screening outcome, every question the screening reads, with their chains. An answer to any other
+    question cannot change what the rules propose."""
+    keys: set[str] = set()
+
+    def chain(question) -> bool:
+        """Adds the question and its chain; True if the chain ends on the screening outcome."""
+        while True:
+            keys.add(question.key)
+            show_if = question.show_if
+            if show_if is None:
+                return False
+            if show_if.is_screening:
+                return True
+            question = catalog.question(cast(str, show_if.question))
+
+    reads_screening = False
+    for rule in rules:
+        for key in _leaf_questions(rule.when):
+            reads_screening |= chain(catalog.question(key))
+    if reads_screening:
+        criteria = {c.key for c in catalog.screening_criteria}
+        dependent = screening_dependent(catalog)
+        for question in catalog.questions():
+            if question.key not in dependent and (question.triggers or (
+                    question.type == "yes_no" and criteria & set(question.tags))):
+                chain(question)
+    return frozenset(keys)
+
+
+@functools.cache
+def rule_inputs_of(catalog_id: str, version: int) -> frozenset[str]:
+    """``rule_inputs`` of a catalogue version's rules, computed once."""
+    return rule_inputs(get_catalog(catalog_id, version), load_risk_rules(catalog_id, version))
 
 
 def derive_risks(catalog: Catalog, rules: Sequence[RiskRule], answers: Answers, platforms: Sequence[str], *,

@@ -40,7 +40,7 @@ from ..limits import (
 from ..models import Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment, User, utcnow
 from ..plaintext import require_plain_text
 from .matrix import SCALE, Conclusion, conclude
-from .rules import RiskRule, derive_risks, load_risk_rules
+from .rules import RiskRule, derive_risks, load_risk_rules, rule_inputs_of
 from .transfers import NOT_ALLOWED, transfer_outcomes
 
 RATING_FIELDS = ("inherent_likelihood", "inherent_severity", "residual_likelihood", "residual_severity")
@@ -118,6 +118,18 @@ def follow_measures(risk: Risk, assessment: Assessment, actor: User | None, why)
                      assessment_id=assessment.id, risk=risk.id, number=risk.number, treatment="reduce")
         changed = True
     return changed
+
+
+def affects_risks(assessment: Assessment, changed: list[tuple[str, str]], platforms_before: set[str] | None) -> bool:
+    """Whether changing these answers (question key, platform) can change what ``sync_risks`` derives: an
+    answer a rule reads (``rules.rule_inputs``: its conditions, their ``show_if`` chains and the screening),
+    or the first answer of a platform or of the global questions (``platforms_before``: the platforms, ''
+    for global, that had answers before; None when not known), when an assessment's risks are first
+    derived. Any other answer leaves the risks as they are, so deriving them again is skipped."""
+    if platforms_before is None:
+        return bool(changed)
+    inputs = rule_inputs_of(assessment.catalog_id, assessment.catalog_version)
+    return any(key in inputs or platform not in platforms_before for key, platform in changed)
 
 
 def sync_risks(assessment: Assessment, actor: User | None = None, answers: dict | None = None) -> None:

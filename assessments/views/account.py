@@ -6,20 +6,19 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from .. import notifications, users
 from ..extensions import db
-from ..forms import NotificationSettingsForm
+from ..forms import Form, NotificationSettingsForm
 from ..passwords import POLICY_HINT, PasswordPolicy
 from .throttling import account_key, per_account, throttled_response
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), description=POLICY_HINT,
                                  validators=[DataRequired(), PasswordPolicy(lambda: current_user)])

@@ -8,7 +8,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -17,7 +16,7 @@ from .. import policy
 from ..catalog import latest_catalog
 from ..catalog.facts import load_platform_facts
 from ..extensions import db
-from ..forms import as_choices, no_control_characters
+from ..forms import Form, as_choices, no_control_characters
 from ..models import AuditEvent
 from ..platform_facts import effective_facts, is_overridden, save_override
 from .common import formatted_time
@@ -35,7 +34,7 @@ def not_in_future(form, field):
         raise ValidationError(_l("The date cannot be in the future."))
 
 
-class PlatformFactsForm(FlaskForm):
+class PlatformFactsForm(Form):
     eu_entity = StringField(_l("EU contracting entity"),
                             validators=[DataRequired(), Length(max=200), no_control_characters])
     transfer_tool = SelectField(_l("Transfer tool the platform relies on"), validators=[Optional()])

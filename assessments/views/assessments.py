@@ -15,7 +15,15 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import approval, dashboard, documents, policy, review, waiting, wizard, workflow
-from ..answers import RECORDED_SECTIONS, StaleEdit, catalog_of, load_answers, screening, visible_slots
+from ..answers import (
+    RECORDED_SECTIONS,
+    StaleEdit,
+    catalog_of,
+    load_answers,
+    screening,
+    visibility_inputs,
+    visible_slots,
+)
 from ..catalog import PLATFORMS, latest_catalog
 from ..corrections import changes_since_comments, corrections
 from ..errors import DomainError
@@ -32,11 +40,12 @@ from ..forms import (
 from ..models import Assessment, Status
 from ..platform_facts import effective_facts
 from ..prior_consultation import prior_consultation_of
+from ..rendering import QuestionRenderer
 from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
 from ..signoff import WrongPassword, approve_and_sign
 from ..steps import steps_of
-from .common import expected_version, refuse, scoped_assessment
+from .common import commit_keeping_loaded, expected_version, refuse, scoped_assessment
 from .throttling import account_key, per_account, throttle_message
 
 bp = Blueprint("assessments", __name__)
@@ -136,14 +145,21 @@ def step(assessment_id: int, section_key: str):
     def render(form, shown, answers, outcome, status=200):
         values = ({slot.field_name: field_value(form[slot.field_name]) for slot in shown} if form.is_submitted()
                   else {slot.field_name: answers.get(slot.key) for slot in shown})
+        warnings = wizard.warnings(assessment, shown, values)
+        suggested = wizard.suggested_facts(shown, answers, facts())
+        threads = review.threads(assessment)
+        slots_of: dict[str, list] = {}  # each platform's questions, in order (a filter per platform was slow)
+        for slot in shown:
+            slots_of.setdefault(slot.platform, []).append(slot)
         return render_template(
             "assessments/step.html", assessment=assessment, catalog=catalog, section=section, form=form,
-            slots=shown, steps=steps_of(assessment, answers, outcome.level), next_section=next_section,
-            recorded=section.key in RECORDED_SECTIONS,
+            slots=shown, slots_of=slots_of, steps=steps_of(assessment, answers, outcome.level),
+            next_section=next_section, recorded=section.key in RECORDED_SECTIONS,
             consultation=review.consultation_of(assessment) if section.key in RECORDED_SECTIONS else None,
-            lang=lang, warnings=wizard.warnings(assessment, shown, values),
-            suggested=wizard.suggested_facts(shown, answers, facts()), today=date.today(),
-            threads=review.threads(assessment), can_comment=policy.can_comment(current_user, assessment),
+            lang=lang, warnings=warnings, suggested=suggested, today=date.today(), threads=threads,
+            can_comment=policy.can_comment(current_user, assessment),
+            questions=QuestionRenderer(form, catalog, lang, suggested=suggested, warnings=warnings,
+                                       threads=threads),
             screening=outcome if section.key == "screening" else None, outcome=outcome), status
 
     def fresh_form(shown, answers, **kwargs):
@@ -161,7 +177,7 @@ def step(assessment_id: int, section_key: str):
     try:
         wizard.save_step(assessment, section, submitted, current_user, expected_version(form.version.data),
                          answers=saved)
-        db.session.commit()
+        commit_keeping_loaded()
     except (StaleEdit, StaleDataError, IntegrityError):
         # IntegrityError: on SQLite (no row locks) a concurrent first save can still reach the answers'
         # unique constraint; it is the same stale edit, and nothing was written.
@@ -170,10 +186,15 @@ def step(assessment_id: int, section_key: str):
         return render(form, shown, answers, outcome, 409)
     except DomainError as exc:
         return refuse(exc, url_for(".overview", assessment_id=assessment.id))
+    inputs = visibility_inputs(catalog)
+    if any(saved.get(key) != answers.get(key) for key in submitted if key[0] in inputs):
+        outcome = screening(assessment, saved)
+        now_shown = wizard.asked_in_step(assessment, section, saved, outcome.level)
+    else:  # no answer that decides which questions are asked changed
+        now_shown = shown
     answers = saved
-    outcome = screening(assessment, answers)
-    now_shown = wizard.asked_in_step(assessment, section, answers, outcome.level)
-    if [slot for slot in now_shown if slot not in shown]:
+    asked = {slot.key for slot in shown}
+    if any(slot.key not in asked for slot in now_shown):
         # An answer made more questions apply (e.g. the screening outcome): ask them on this step.
         flash(_("Saved. Your answers mean that more questions apply on this step."), "info")
         return render(fresh_form(now_shown, answers, formdata=None), now_shown, answers, outcome)

@@ -79,6 +79,18 @@ def scoped_assessment(assessment_id: int, *options) -> Assessment:
         abort(404)
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the request has loaded, for a page that goes on to use it: what is in
+    memory is what was written (the version counter included), so reading it back was a query per save."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def expected_version(raw: str | None) -> int:
     try:
         return int(raw or "")

@@ -14,19 +14,19 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import Field
 
 from .. import exchange, policy
 from ..errors import DomainError
 from ..extensions import db
+from ..forms import Form
 from .common import refuse, render_error, scoped_assessment
 
 bp = Blueprint("exports", __name__)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     # Never rendered as an input: it carries the problems found in the file to the error summary (first,
     # each linking to the file field, id "file"), while the file field itself shows one short error.
     problems = Field(_l("Problem in the file"), id="file")

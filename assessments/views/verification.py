@@ -18,11 +18,11 @@ from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from .. import documents
 from ..extensions import db
+from ..forms import Form
 from ..models import Role
 from ..report import verification as checks
 from ..roles import role_label
@@ -78,7 +78,7 @@ def translated_problem(problem: str) -> str:
     return problem
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     document = FileField(_l("Signed PDF document"),
                          validators=[FileRequired(_l("Choose the PDF file you want to check."))])
 
