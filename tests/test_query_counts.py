@@ -31,8 +31,6 @@ from assessments.models import (
 )
 from assessments.risk.service import risks_of, sync_risks
 from tests.factories import KOMMUN, answered_assessment, organisation, user
-import tests.queries as _q
-import sys; sys.path.insert(0, "/tmp/scratch"); import dbg_q  # noqa
 from tests.queries import count_queries
 
 PEOPLE = ("kommunikator", "jurist", "dso", "admin", "lasare", "jurist2")
