@@ -25,6 +25,7 @@ from .flags import describe, open_flags, stopped_by_dpf
 from .model import ReassessmentFlag
 
 UNKNOWN_TOOL = "unknown"
+MAY_NOT_TAKE_PLACE = _l("may not take place")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def transfer_text(row: Row, lang: str) -> str:
     for platform, tool in row.tools.items():
         text = f"{row.assessment.platform_name(platform, lang)}: {labels.get(tool, tool)}"
         if platform in row.stopped:
-            text += f" ({_l('may not take place')})"
+            text += f" ({MAY_NOT_TAKE_PLACE})"
         parts.append(text)
     return "; ".join(parts)
 
