@@ -110,6 +110,7 @@ def register_extensions(app: Flask) -> None:
 
     from .evidence import model as _evidence_model  # noqa: F401  (its table is in the same metadata)
     from .models import User
+    from .reassessment import model as _reassessment_model  # noqa: F401  (likewise)
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -133,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
         evidence,
         exports,
         general,
+        portfolio,
         review,
         risks,
         verification,
@@ -149,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(verification.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(evidence.bp)
+    app.register_blueprint(portfolio.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -187,13 +190,14 @@ def register_template_helpers(app: Flask) -> None:
 
     from flask_login import current_user
 
-    from .policy import can_administer, can_manage_users
+    from .policy import can_administer, can_manage_users, can_see_portfolio
 
     @app.context_processor
     def inject() -> dict:
         logged_in = bool(current_user and current_user.is_authenticated)
         return {"can_administer": logged_in and can_administer(current_user),
                 "can_manage_users": logged_in and can_manage_users(current_user),
+                "can_see_portfolio": logged_in and can_see_portfolio(current_user),
                 "current_lang": str(get_locale() or "sv"), "platform_label": platform_label,
                 "role_label": role_label, "status_label": status_label, "scale_labels": SCALE_LABELS,
                 "level_labels": LEVEL_LABELS, "likelihood_meaning": LIKELIHOOD_MEANING,

@@ -18,6 +18,7 @@ from .errors import DomainError
 from .extensions import db
 from .models import ArchivedDocument, Organisation, Role, User
 from .passwords import policy_problem
+from .reassessment import commands as reassessment_commands
 from .report.embedded import check_evidence
 from .report.identity import sha256_hex
 from .report.record import check_embedded, embedded_record
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_group)
 
     integrity.register(app)
+    reassessment_commands.register(app)
 
 
 @click.command("init")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from .catalog import PLATFORMS
 from .extensions import db
 from .models import Assessment, Risk, Status, Treatment, User
+from .reassessment.flags import flagged_statement
 from .risk.matrix import LEVEL_ORDER, level
 
 PER_PAGE = 20
@@ -24,16 +25,20 @@ class Filters:
     platform: str = ""
     query: str = ""
     overdue: str = ""
+    flagged: str = ""  # re-assessment needed (docs/reassessment.md)
 
     @classmethod
-    def parse(cls, status: str | None, platform: str | None, query: str | None, overdue: str | None) -> Filters:
+    def parse(cls, status: str | None, platform: str | None, query: str | None, overdue: str | None,
+              flagged: str | None = None) -> Filters:
         """Only known values: anything else is no filter."""
         return cls(status=status if status in {s.value for s in Status} else "",
                    platform=platform if platform in PLATFORMS else "",
-                   query=(query or "").strip()[:QUERY_MAX], overdue="1" if overdue == "1" else "")
+                   query=(query or "").strip()[:QUERY_MAX], overdue="1" if overdue == "1" else "",
+                   flagged="1" if flagged == "1" else "")
 
     def as_args(self) -> dict[str, str]:
-        return {"status": self.status, "platform": self.platform, "q": self.query, "overdue": self.overdue}
+        return {"status": self.status, "platform": self.platform, "q": self.query, "overdue": self.overdue,
+                "flagged": self.flagged}
 
 
 def escape_like(text: str) -> str:
@@ -52,6 +57,8 @@ def assessments_page(user: User, filters: Filters, page: int | None = None):
         statement = statement.where(cast(Assessment.platforms, String).like(f'%"{filters.platform}"%'))
     if filters.overdue:  # approved assessments past their review date (Art. 35(11))
         statement = statement.where(Assessment.status == Status.APPROVED, Assessment.review_due <= date.today())
+    if filters.flagged:
+        statement = statement.where(Assessment.id.in_(flagged_statement(user.organisation_id)))
     if filters.query:
         statement = statement.where(Assessment.title.ilike(f"%{escape_like(filters.query)}%", escape="\\"))
     return db.paginate(statement.order_by(Assessment.updated_at.desc(), Assessment.id.desc()), page=page,

@@ -5,7 +5,8 @@ with an absolute link to the page where they act, and queued by ``mail`` in the 
 Events: submitted for review (legal reviewers and the DPO; a DPO whose advice is not yet recorded is asked
 for it instead), changes requested (the author), approved (the author and the DPO), and the review date
 (Art. 35(11)) within ``REMINDER_DAYS`` or passed (the author, legal and the DPO), queued once per assessment,
-window and recipient by ``flask mail send-due-reminders``.
+window and recipient by ``flask mail send-due-reminders``, and re-assessment needed (the author and legal, once
+per flag: docs/reassessment.md).
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ REMINDER_DAYS = 30  # a review date this close is announced; the dashboard lists
 
 SUBMITTED, ADVICE, CHANGES, APPROVED = "submitted", "dpo_advice_requested", "changes_requested", "approved"
 DUE_SOON, OVERDUE = "review_due_soon", "review_overdue"
-KINDS = (SUBMITTED, ADVICE, CHANGES, APPROVED, DUE_SOON, OVERDUE)
+REASSESS = "reassessment_needed"
+KINDS = (SUBMITTED, ADVICE, CHANGES, APPROVED, DUE_SOON, OVERDUE, REASSESS)
 
 
 def _subject(kind: str, assessment: Assessment) -> str:
@@ -42,6 +44,7 @@ def _subject(kind: str, assessment: Assessment) -> str:
         APPROVED: gettext("Approved: %(title)s", **values),
         DUE_SOON: gettext("To be reviewed by %(date)s: %(title)s", **values),
         OVERDUE: gettext("Review overdue: %(title)s", **values),
+        REASSESS: gettext("Re-assessment needed: %(title)s", **values),
     }
     return " ".join(subjects[kind].split())  # one line, whatever the title holds
 
@@ -101,6 +104,15 @@ def on_approved(assessment: Assessment, actor: User) -> None:
         return
     for user in _recipients(assessment, policy.told_of_approval, actor):
         _queue(user, APPROVED, assessment, "assessments.overview", actor=actor, on=_today())
+
+
+def on_reassessment_needed(assessment: Assessment, flag_id: int, what: Callable[[str], str]) -> None:
+    """An approved assessment relied on something that changed (docs/reassessment.md): its author and legal,
+    once per flag and recipient. ``what`` says what changed, in the language it is given."""
+    if not mail.configured():
+        return
+    for user in _recipients(assessment, policy.told_of_reassessment, None):
+        _queue(user, REASSESS, assessment, "assessments.overview", key=f"{REASSESS}:{flag_id}:{user.id}", what=what)
 
 
 def review_window(review_due: date, today: date) -> str | None:

@@ -13,6 +13,7 @@ from .catalog import Text
 from .catalog.facts import PlatformFacts, load_platform_facts
 from .extensions import db
 from .models import PlatformFactOverride, User
+from .reassessment.triggers import on_fact_change
 
 
 def effective_facts(organisation_id: int) -> dict[str, PlatformFacts]:
@@ -41,7 +42,10 @@ def is_overridden(organisation_id: int, platform: str) -> bool:
 
 
 def save_override(organisation_id: int, platform: str, values: dict, *, source: str, verified_on: date,
-                  actor: User) -> None:
+                  actor: User) -> list[int]:
+    """Save the organisation's own facts about ``platform`` and flag the approved assessments that relied on a
+    fact that changed (docs/reassessment.md). Returns the flagged assessments' ids."""
+    before = effective_facts(organisation_id).get(platform)
     row = db.session.scalars(select(PlatformFactOverride).where(
         PlatformFactOverride.organisation_id == organisation_id,
         PlatformFactOverride.platform == platform)).first()
@@ -50,6 +54,8 @@ def save_override(organisation_id: int, platform: str, values: dict, *, source: 
         row = PlatformFactOverride(organisation_id=organisation_id, platform=platform)
         db.session.add(row)
     row.values, row.source, row.verified_on, row.updated_by_id = values, source, verified_on, actor.id
-    audit.record(organisation_id, "platform_facts_updated", actor=actor, platform=platform, old=old,
-                 new=values, source=source, verified_on=verified_on.isoformat())
+    event = audit.record(organisation_id, "platform_facts_updated", actor=actor, platform=platform, old=old,
+                         new=values, source=source, verified_on=verified_on.isoformat())
     db.session.flush()
+    after = effective_facts(organisation_id).get(platform)
+    return on_fact_change(organisation_id, platform, before, after, actor, event.seq)

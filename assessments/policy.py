@@ -20,6 +20,7 @@ COMMENTER_ROLES = frozenset({Role.COMMUNICATOR, Role.LEGAL, Role.DPO})
 ADVISER_ROLES = frozenset({Role.DPO, Role.LEGAL})  # the DPO, or legal recording it on the DPO's behalf
 CONSULTATION_KEEPERS = frozenset({Role.LEGAL, Role.DPO})  # the Art. 36 record
 USER_MANAGERS = frozenset({Role.ADMIN})  # the organisation's accounts (users.py)
+PORTFOLIO_ROLES = frozenset({Role.DPO, Role.LEGAL, Role.ADMIN})  # every assessment at a glance
 
 
 def require(allowed: bool, message) -> None:
@@ -177,6 +178,18 @@ def keeps_platform_facts(user: User) -> bool:
     return can_administer(user)
 
 
+def follows_all_reassessments(user: User) -> bool:
+    """Legal sees every flagged assessment of the organisation; an author sees their own
+    (``fixes_own_assessments``) (docs/reassessment.md)."""
+    return user.role is Role.LEGAL
+
+
+def can_see_portfolio(user: User) -> bool:
+    """The portfolio of the organisation's assessments (docs/reassessment.md): those who answer for all of them
+    — the DPO (Art. 39(1)(b)), legal and the administrator."""
+    return user.role in PORTFOLIO_ROLES
+
+
 # Who is told by e-mail (notifications.py): each function is about one active user of the assessment's
 # organisation; the user who acted is never told of their own action.
 def told_of_submission(user: User, assessment: Assessment) -> bool:
@@ -195,6 +208,11 @@ def told_of_changes_requested(user: User, assessment: Assessment) -> bool:
 def told_of_approval(user: User, assessment: Assessment) -> bool:
     """Approved: the author and the DPO."""
     return same_organisation(user, assessment) and (user.id == assessment.author_id or gives_dpo_advice(user))
+
+
+def told_of_reassessment(user: User, assessment: Assessment) -> bool:
+    """Re-assessment needed (docs/reassessment.md): the author and legal."""
+    return same_organisation(user, assessment) and (user.id == assessment.author_id or user.role is Role.LEGAL)
 
 
 def told_of_review_date(user: User, assessment: Assessment) -> bool:

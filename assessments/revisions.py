@@ -4,6 +4,8 @@ An assessment stays pinned to the catalogue version it started with. A new revis
 latest version: answers whose question still exists (with the same per-platform shape and a value the
 new question accepts) carry over; the rest are listed so the author knows what to answer again.
 Art. 35(11): the assessment is reviewed when the risk changes — a new revision is how that is recorded.
+An assessment flagged for re-assessment (docs/reassessment.md) leaves behind the answers that rested on what
+changed, so they are answered again; the new revision's overview lists them.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from .evidence.listing import copy_to_revision as copy_evidence
 from .extensions import db
 from .models import Answer, Assessment, Status, User
 from .policy import can_create, same_organisation
+from .reassessment.flags import open_flags, slots_to_answer_again
 from .risk.service import copy_risks_and_measures
 
 
@@ -28,6 +31,7 @@ from .risk.service import copy_risks_and_measures
 class NewRevision:
     assessment: Assessment
     not_carried: tuple[tuple[str, str], ...]  # (question key, platform) of answers left behind
+    answer_again: tuple[tuple[str, str], ...] = ()  # left behind because a flag says they no longer hold
 
     def not_carried_names(self, source: Assessment) -> list[str]:
         """The questions left behind, as the source revision's catalogue words them (with the platform)."""
@@ -84,7 +88,10 @@ def new_revision(assessment: Assessment, actor: User, *, to_latest_catalog: bool
     db.session.add(copy)
     db.session.flush()
     not_carried = []
+    again = {slot for slot, _flag in slots_to_answer_again(open_flags([assessment.id]).get(assessment.id, []))}
     for (key, platform), value in sorted(load_answers(assessment).items()):
+        if (key, platform) in again:
+            continue
         try:
             question = target.question(key)
         except KeyError:
@@ -102,6 +109,7 @@ def new_revision(assessment: Assessment, actor: User, *, to_latest_catalog: bool
                  previous=assessment.id, revision=copy.revision, evidence_carried=carried,
                  catalogue_from=f"{source_catalog.id}-{source_catalog.version}",
                  catalogue_to=f"{target.id}-{target.version}",
-                 not_carried=[f"{k}{'/' + p if p else ''}" for k, p in not_carried])
+                 not_carried=[f"{k}{'/' + p if p else ''}" for k, p in not_carried],
+                 answer_again=[f"{k}{'/' + p if p else ''}" for k, p in sorted(again)])
     db.session.flush()
-    return NewRevision(copy, tuple(not_carried))
+    return NewRevision(copy, tuple(not_carried), tuple(sorted(again)))

@@ -8,7 +8,9 @@ is the user's own organisation's (docs/notifications.md).
 - to review: in review, a legal reviewer other than the author, no verdict of theirs since it was submitted;
 - the DPO's advice: in review without the DPO's advice (Art. 35(2));
 - review date: approved, the review date (Art. 35(11)) passed or within ``notifications.REMINDER_DAYS``;
-- platform facts: verified 12 months ago or more, or with facts marked unverified (administrators).
+- platform facts: verified 12 months ago or more, or with facts marked unverified (administrators);
+- re-assessment: approved and flagged because something it relied on changed (legal: all; authors: their own;
+  docs/reassessment.md).
 
 Each kind shows at most ``ACTIONS_SHOWN`` entries, most urgent first, with its total: a constant number of
 queries however many there are, except "to sign", whose gates are checked for at most ``ACTIONS_SHOWN``
@@ -31,6 +33,7 @@ from .extensions import db
 from .models import Assessment, AuditEvent, DpoAdvice, SectionVerdict, Status, Submission, User
 from .notifications import REMINDER_DAYS
 from .platform_facts import effective_facts
+from .reassessment.flags import describe, flagged_statement, open_flags
 from .report.identity import local_time
 
 ACTIONS_SHOWN = 10  # per kind; the rest are one click away in the filtered list
@@ -46,7 +49,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Group:
-    kind: str  # sign | review | advice | fix | draft | due | facts
+    kind: str  # sign | review | advice | fix | draft | due | facts | reassess
     entries: list[Entry]
     total: int
     filters: dict[str, str] | None = field(default=None)  # the dashboard filter that lists all of them
@@ -150,6 +153,16 @@ def waiting_for(user: User, today: date | None = None) -> list[Group]:
                            .order_by(Assessment.review_due, Assessment.id))
         add("due", [_overview(a, _due_reason(a.review_due, today)) for a in due if a.review_due], total,
             {"overdue": "1"})
+    if policy.follows_all_reassessments(user) or policy.fixes_own_assessments(user):
+        flagged = mine.where(Assessment.status == Status.APPROVED,
+                             Assessment.id.in_(flagged_statement(user.organisation_id)))
+        if not policy.follows_all_reassessments(user):
+            flagged = flagged.where(Assessment.author_id == user.id)
+        found, total = _rows(flagged.order_by(Assessment.approved_at, Assessment.id))
+        flags = open_flags(a.id for a in found)
+        lang = str(get_locale() or "sv")
+        add("reassess", [_overview(a, " ".join(describe(f, lang) for f in flags.get(a.id, [])))
+                         for a in found], total, {"flagged": "1"})
     if policy.keeps_platform_facts(user):
         facts = _facts_to_verify(user, today)
         add("facts", facts, len(facts))

@@ -20,6 +20,7 @@ from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
 from .models import Assessment, Status, User, utcnow
 from .policy import EDITABLE, can_approve, can_request_changes, can_submit
+from .reassessment.flags import resolve as resolve_flags
 from .review import snapshot_submission
 
 
@@ -90,6 +91,8 @@ def supersede_previous(assessment: Assessment, actor: User) -> None:
     """Approving a revision marks the approved revision it replaces as superseded."""
     previous = db.session.get(Assessment, assessment.previous_revision_id) if assessment.previous_revision_id \
         else None
+    if previous is not None:
+        resolve_flags(previous, assessment, actor)  # the new revision is the re-assessment (docs/reassessment.md)
     if previous is not None and previous.status is Status.APPROVED:
         previous.status = Status.SUPERSEDED
         previous.updated_at = utcnow()

@@ -46,6 +46,7 @@ REVIEWER = frozenset({L})  # legal, never the author (the author is the communic
 COMMENTERS = frozenset({C, L, D})
 ADVISERS = frozenset({D, L})  # the DPO, or legal on the DPO's behalf
 ADMINS = frozenset({A})
+PORTFOLIO = frozenset({D, L, A})  # every assessment of the organisation at a glance (docs/reassessment.md)
 PUBLIC = None  # no login: anonymous and everyone get the page's normal answer
 
 DRAFT, IN_REVIEW, APPROVED = Status.DRAFT, Status.IN_REVIEW, Status.APPROVED
@@ -111,6 +112,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("verification.verify", "GET"): Access(EVERYONE),
     ("verification.verify", "POST"): Access(EVERYONE),
     ("admin.platform_facts", "GET"): Access(ADMINS),
+    ("portfolio.page", "GET"): Access(PORTFOLIO),
+    ("portfolio.csv", "GET"): Access(PORTFOLIO),
     ("admin.security_events", "GET"): Access(ADMINS),
     ("admin_users.list_users", "GET"): Access(ADMINS),
     ("admin_users.new_user", "GET"): Access(ADMINS),

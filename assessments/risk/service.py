@@ -39,6 +39,7 @@ from ..limits import (
 )
 from ..models import Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment, User, utcnow
 from ..plaintext import require_plain_text
+from ..reassessment.legal import dpf_invalid_on
 from .matrix import SCALE, Conclusion, conclude
 from .rules import RiskRule, derive_risks, load_risk_rules, rule_inputs_of
 from .transfers import NOT_ALLOWED, transfer_outcomes
@@ -377,13 +378,15 @@ def conclusion(assessment: Assessment, risks: list[Risk] | None = None, answers:
     return conclude(risks_of(assessment) if risks is None else risks,
                     depends_on_dpf=depends_on_dpf(assessment, answers), start=start,
                     review_due=assessment.review_due,
-                    transfers=transfer_outcomes(catalog_of(assessment), answers, assessment.platforms))
+                    transfers=transfer_outcomes(catalog_of(assessment), answers, assessment.platforms,
+                                                dpf_invalid=dpf_invalid_on()))
 
 
 def stopped_platforms(assessment: Assessment, answers: dict | None = None) -> set[str]:
     """The platforms whose transfer may not take place."""
     answers = load_answers(assessment) if answers is None else answers
-    return {t.platform for t in transfer_outcomes(catalog_of(assessment), answers, assessment.platforms)
+    return {t.platform for t in transfer_outcomes(catalog_of(assessment), answers, assessment.platforms,
+                                                  dpf_invalid=dpf_invalid_on())
             if t.status == NOT_ALLOWED}
 
 

@@ -27,6 +27,9 @@ UNKNOWN = "unknown"
 REASONS = {
     "dpf": _l("Adequacy decision (Art. 45): the EU–US Data Privacy Framework, Decision (EU) 2023/1795, for a "
               "company on the DPF list. Re-check the list and the pending appeal (C-703/25 P) at every review."),
+    "dpf_invalid": _l("The EU–US Data Privacy Framework no longer applies, so the adequacy decision it rested on "
+                      "cannot carry the transfer (Art. 45). Until the assessment is redone with another tool, the "
+                      "transfer may not take place."),
     "adequacy": _l("Adequacy decision for the destination country (Art. 45)."),
     "law_does_not_impinge": _l("Standard contractual clauses or binding corporate rules (Art. 46), and the "
                                "assessment of the destination country found no law or practice that impinges "
@@ -90,7 +93,9 @@ def _has(catalog: Catalog, key: str) -> bool:
     return True
 
 
-def transfer_outcome(catalog: Catalog, answers: Answers, platform: str) -> TransferOutcome:
+def transfer_outcome(catalog: Catalog, answers: Answers, platform: str, *,
+                     dpf_invalid: bool = False) -> TransferOutcome:
+    """``dpf_invalid``: the EU–US Data Privacy Framework no longer applies (reassessment/legal.py)."""
     tool = _answer(catalog, answers, "transfer_tool", platform)
 
     def outcome(status: str, reason: str) -> TransferOutcome:
@@ -98,6 +103,8 @@ def transfer_outcome(catalog: Catalog, answers: Answers, platform: str) -> Trans
 
     if tool is None or tool == "unknown":
         return outcome(UNKNOWN, "tool_unknown")
+    if tool == "dpf_adequacy" and dpf_invalid:
+        return outcome(NOT_ALLOWED, "dpf_invalid")
     if tool in ADEQUACY_TOOLS:
         return outcome(LAWFUL, ADEQUACY_TOOLS[tool])
     if tool == "derogation":
@@ -133,8 +140,9 @@ def transfer_outcome(catalog: Catalog, answers: Answers, platform: str) -> Trans
     return outcome(NOT_ALLOWED, "measures_not_effective")
 
 
-def transfer_outcomes(catalog: Catalog, answers: Answers, platforms: Sequence[str]) -> tuple[TransferOutcome, ...]:
+def transfer_outcomes(catalog: Catalog, answers: Answers, platforms: Sequence[str], *,
+                      dpf_invalid: bool = False) -> tuple[TransferOutcome, ...]:
     """One outcome per platform, or none at all for a catalogue that does not ask about transfers."""
     if not _has(catalog, "transfer_tool"):
         return ()
-    return tuple(transfer_outcome(catalog, answers, platform) for platform in platforms)
+    return tuple(transfer_outcome(catalog, answers, platform, dpf_invalid=dpf_invalid) for platform in platforms)

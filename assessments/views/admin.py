@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -92,10 +92,15 @@ def edit_platform_facts(platform: str):
                       "joint_controller_addendum": {"yes": True, "no": False}.get(
                           form.joint_controller_addendum.data),
                       "addendum_name": (form.addendum_name.data or "").strip() or None}
-            save_override(current_user.organisation_id, platform, values, source=form.source.data.strip(),
-                          verified_on=form.verified_on.data, actor=current_user)
+            flagged = save_override(current_user.organisation_id, platform, values,
+                                    source=form.source.data.strip(), verified_on=form.verified_on.data,
+                                    actor=current_user)
             db.session.commit()
             flash(_("The platform facts were saved for your organisation."), "success")
+            if flagged:
+                flash(ngettext("%(num)s approved assessment relied on the changed facts and is flagged for "
+                               "re-assessment.", "%(num)s approved assessments relied on the changed facts and "
+                               "are flagged for re-assessment.", len(flagged)), "info")
             return redirect(url_for(".platform_facts"))
     return render_template("admin/platform_fact_form.html", form=form, platform=platform, current=current), \
         400 if form.errors else 200

@@ -40,6 +40,7 @@ from ..forms import (
 from ..models import Assessment, Status
 from ..platform_facts import effective_facts
 from ..prior_consultation import prior_consultation_of
+from ..reassessment.flags import answer_again, describe, flags_of, open_flags, stopped_by_dpf
 from ..rendering import QuestionRenderer
 from ..report.document import MEASURE_STATUS_LABELS
 from ..revisions import new_revision, newer_revision_exists
@@ -55,12 +56,14 @@ bp = Blueprint("assessments", __name__)
 @login_required
 def dashboard_page():
     filters = dashboard.Filters.parse(request.args.get("status"), request.args.get("platform"),
-                                      request.args.get("q"), request.args.get("overdue"))
+                                      request.args.get("q"), request.args.get("overdue"), request.args.get("flagged"))
     page = dashboard.assessments_page(current_user, filters)
     items = page.items
+    flags = open_flags(a.id for a in items)
     return render_template("assessments/dashboard.html", assessments=items, page=page, today=date.today(),
                            can_create=policy.can_create(current_user),
-                           levels=dashboard.residual_levels([a.id for a in items]),
+                           levels=dashboard.residual_levels([a.id for a in items]), flags=flags,
+                           stopped_by_dpf=stopped_by_dpf(flags),
                            waiting=waiting.waiting_for(current_user), filters=filters.as_args(),
                            statuses=list(Status), platforms=list(PLATFORMS))
 
@@ -95,6 +98,8 @@ def overview(assessment_id: int):
     catalog = catalog_of(assessment)
     outcome = screening(assessment, answers)
     found = corrections(assessment)
+    flags = flags_of(assessment)
+    lang = assessment.language
     return render_template(
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
         steps=steps_of(assessment, answers, outcome.level, found), corrections=found,
@@ -109,6 +114,9 @@ def overview(assessment_id: int):
         can_revise=policy.can_start_revision(current_user, assessment) and not newer_revision_exists(assessment),
         latest=latest_catalog(assessment.catalog_id),
         changes_form=RequestChangesForm(version=assessment.version),
+        flags=[(flag, describe(flag, lang)) for flag in flags], answer_again=answer_again(assessment),
+        stopped_by_dpf=[assessment.platform_name(p, lang) for p in stopped_by_dpf(
+            {assessment.id: [f for f in flags if f.resolved_at is None]}).get(assessment.id, [])],
     )
 
 
