@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale, ngettext
 from sqlalchemy import select
 
-from assessments.events import EVENT_LABELS, details_of, detail_value, event_label
+from assessments.events import EVENT_LABELS, detail_value, details_of, event_label
 from assessments.extensions import db
 from assessments.models import Assessment, AuditEvent
 from tests.answering import latest_demo, step_data, version_of
