@@ -131,3 +131,19 @@ def changes_since_comments(assessment: Assessment) -> dict[int, AnswerChange]:
 
 def _normal(value: Any) -> Any:
     return None if value in (None, "", []) else value
+
+
+def open_sections(assessment: Assessment, steps: list, changes_since: list[review.Change] | None,
+                  threads: dict[tuple[str | None, str], list[review.Thread]]) -> set[str] | None:
+    """The sections the overview shows unfolded: those with an answer changed since the previous submission,
+    an unresolved comment, an open item (a "to correct" verdict) or a question left. The others are answered
+    and unchanged since the reviewer last saw them, and are folded. None: nothing to compare with (a first
+    review, a draft), so every section is unfolded."""
+    if changes_since is None:
+        return None
+    section_of = {q.key: s.key for s in catalog_of(assessment).sections for q in s.questions}
+    unfolded = {step.key for step in steps if not step.complete or step.open_items}
+    unfolded |= {section_of.get(change.question, "") for change in changes_since}
+    unfolded |= {section_of.get(key, "") for (key, _platform), found in threads.items()
+                 if key and any(thread.comment.resolved_at is None for thread in found)}
+    return unfolded

@@ -166,6 +166,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("risks.save_measure", "POST"): Access(AUTHORS, data={"title": "Tvåstegsverifiering", "owner": "IT",
                                                           "status": "planned"},
                                            foreign_form={"risks": "risk"}),
+    ("risks.new_measure", "GET"): Access(AUTHORS),
+    ("risks.measure", "GET"): Access(EVERYONE),
     ("risks.accept_residual", "POST"): Access(REVIEWER, IN_REVIEW, data={"reason": "Åtgärderna räcker."}),
     ("risks.set_treatment", "POST"): Access(AUTHORS, data={"treatment": "accept", "reason": "Nyttan väger tyngre."}),
     ("risks.adopt_proposal", "POST"): Access(AUTHORS),

@@ -80,6 +80,11 @@ class MeasureForm(Form):
     description = TextAreaField(_l("Description"), validators=[*TEXT, Length(max=MEASURE_DESCRIPTION_MAX)])
     risks = SelectMultipleField(_l("Risks addressed"), validate_choice=False, validators=[Optional()])
 
+    def validate_due_date(self, field) -> None:
+        # The service's rule (risk/service.py save_measure), checked here too so the message is at the field.
+        if not field.data and (self.status.data or "planned") != MeasureStatus.CANCELLED.value:
+            raise ValidationError(_l("A measure needs a due date (only a cancelled one does not)."))
+
     def risk_ids(self) -> list[int] | None:
         """The risks named, as ids; None when one is not a number."""
         try:

@@ -26,6 +26,7 @@ from ..answers import RECORDED_SECTIONS, AnswerKey, catalog_of, screening, visib
 from ..approval import attestations, decision_summary
 from ..approval_authority import approval_authority
 from ..audit import as_utc
+from ..events import EVENT_LABELS
 from ..evidence.listing import Listed, Target, listing
 from ..evidence.model import Relationship
 from ..extensions import db
@@ -43,26 +44,6 @@ TREATMENT_LABELS = {Treatment.REDUCE: _l("Reduce with measures"), Treatment.AVOI
                     Treatment.ACCEPT: _l("Accept")}
 TOP_RISKS = 5
 
-# The audit trail's actions as the report names them (the trail itself keeps the stable keys).
-EVENT_LABELS = {
-    "created": _l("Assessment created"), "imported": _l("Imported from a file"),
-    "revision_created": _l("New revision started"), "answer_changed": _l("Answer changed"),
-    "submit_for_review": _l("Submitted for review"), "request_changes": _l("Sent back for changes"),
-    "approve": _l("Approved"), "signed": _l("Signed and archived"), "superseded": _l("Superseded"),
-    "risk_derived": _l("Risk proposed from the answers"), "risk_added": _l("Risk added"),
-    "risk_no_longer_applies": _l("Risk no longer applies"), "risk_reactivated": _l("Risk applies again"),
-    "risk_rating_changed": _l("Risk rating changed"), "risk_treatment_decided": _l("Treatment decided"),
-    "risk_treatment_withdrawn": _l("Treatment withdrawn"), "measure_saved": _l("Measure saved"),
-    "residual_risk_accepted": _l("Residual risk accepted"), "comment_added": _l("Review comment"),
-    "comment_resolved": _l("Review comment resolved"), "verdict_given": _l("Section verdict given"),
-    "dpo_advice_recorded": _l("DPO's advice recorded"),
-    "data_subject_views_recorded": _l("Data subjects' views recorded"),
-    "prior_consultation_recorded": _l("Prior consultation recorded"), "exported": _l("Exported"),
-    "document_downloaded": _l("Signed document downloaded"), "bundle_downloaded": _l("Inquiry bundle downloaded"),
-    "document_verified": _l("Document verified"), "archive_file_quarantined": _l("Archive file quarantined"),
-    "evidence_attached": _l("Evidence file attached"), "evidence_removed": _l("Evidence file removed"),
-    "evidence_downloaded": _l("Evidence file downloaded"),
-}
 # How the report names an evidence file's type and its relationship to the document (evidence/model.py).
 EVIDENCE_TYPE_LABELS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "text/plain": _l("Text")}
 RELATIONSHIP_LABELS = {Relationship.SOURCE: _l("Source"), Relationship.SUPPLEMENT: _l("Supplementary material")}

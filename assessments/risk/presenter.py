@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from ..answers import catalog_of
-from ..models import Assessment, Measure, Risk
+from ..extensions import db
+from ..models import Assessment, Measure, Risk, RiskRatingChange
 from .matrix import level
 from .rules import RiskRule, load_risk_rules
 from .service import decided_measures, proposal_of
@@ -55,3 +58,21 @@ def present(assessment: Assessment, risks: list[Risk]) -> list[RiskView]:
             residual_level=level(risk.residual_likelihood, risk.residual_severity),
             decided_measures=decided_measures(risk), proposal=proposal_of(risk, rule)))
     return views
+
+
+def no_longer_applies(assessment: Assessment, views: list[RiskView],
+                      history: dict[int, list[RiskRatingChange]]) -> list[RiskView]:
+    """The inactive risks worth naming as "no longer applies": those that applied in a way someone could
+    have relied on (a rating changed, a measure linked, a treatment decided, or active in the revision this
+    one was started from). A risk proposed for a moment while the questionnaire was being filled in (a
+    rule that holds while a later step's question is still unanswered) never applied and is not listed;
+    it stays in the record and the audit trail (docs/risk-method.md)."""
+    inactive = [v for v in views if not v.risk.active]
+    if not inactive:
+        return []
+    before: set[int] = set()
+    if assessment.previous_revision_id is not None:
+        before = set(db.session.scalars(select(Risk.number).where(
+            Risk.assessment_id == assessment.previous_revision_id, Risk.active.is_(True))))
+    return [v for v in inactive if v.risk.number in before or v.risk.measures or v.risk.treatment is not None
+            or history.get(v.risk.id)]

@@ -7,6 +7,8 @@
    (c) wizard questions with data-show-if are hidden while the answer they depend on (a control on the
        same page) does not meet their condition;
    (d) the warnings and the screening outcome follow the answers on a wizard step as they are given;
+   (e) "Add this measure" next to a suggested measure fills the risk register's own measure form (title,
+       the risk ticked) and moves there, instead of opening the measure page the link leads to;
    and the error summary of a form sent back with problems gets the focus. */
 (function () {
   "use strict";
@@ -244,6 +246,25 @@
     form.addEventListener("input", later);
   }
 
+  /* ---- (e) a suggested measure into the measure form ------------------------------------------ */
+
+  function watchSuggestions() {
+    var form = document.querySelector("#add-measure form");
+    if (!form) { return; }
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-prefill-measure]") : null;
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+      var title = form.querySelector("[name=title]");
+      var box = form.querySelector("input[name=risks][value='" + link.getAttribute("data-risk") + "']");
+      if (!title || !box) { return; }  // the measure page does it
+      event.preventDefault();
+      title.value = link.getAttribute("data-title");
+      box.checked = true;
+      form.scrollIntoView();
+      title.focus();
+    });
+  }
+
   /* ---- error summary: move focus to it, so the problems are read first (as GOV.UK does) ------ */
 
   function focusErrorSummary() {
@@ -255,6 +276,7 @@
     document.documentElement.classList.add("js");
     watchConditions();
     watchFeedback();
+    watchSuggestions();
     watchForms();
     focusErrorSummary();
   }

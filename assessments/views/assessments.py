@@ -25,7 +25,7 @@ from ..answers import (
     visible_slots,
 )
 from ..catalog import PLATFORMS, latest_catalog
-from ..corrections import changes_since_comments, corrections
+from ..corrections import changes_since_comments, corrections, open_sections
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import (
@@ -98,16 +98,19 @@ def overview(assessment_id: int):
     catalog = catalog_of(assessment)
     outcome = screening(assessment, answers)
     found = corrections(assessment)
+    steps = steps_of(assessment, answers, outcome.level, found)
+    threads = review.threads(assessment)
+    changes_since = review.changes_since_previous_submission(assessment)
     flags = flags_of(assessment)
     lang = assessment.language
     return render_template(
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
-        steps=steps_of(assessment, answers, outcome.level, found), corrections=found,
+        steps=steps, corrections=found, unfolded=open_sections(assessment, steps, changes_since, threads),
         answer_changes=changes_since_comments(assessment) if policy.can_review(current_user, assessment) else {},
         document=documents.document_of(assessment), screening=outcome,
-        threads=review.threads(assessment), verdicts=review.latest_verdicts(assessment),
+        threads=threads, verdicts=review.latest_verdicts(assessment),
         can_comment=policy.can_comment(current_user, assessment), blockers=approval.approval_blockers(assessment),
-        changes_since=review.changes_since_previous_submission(assessment),
+        changes_since=changes_since,
         sections=[(s, visible_slots(assessment, s, answers, outcome.level)) for s in catalog.sections],
         can_edit=policy.can_edit(current_user, assessment),
         can_review=policy.can_review(current_user, assessment),

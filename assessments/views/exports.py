@@ -13,6 +13,7 @@ from io import BytesIO
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField, FileRequired
 from wtforms import Field
@@ -90,7 +91,7 @@ def import_assessment():
             shown = [str(problem) for problem in exc.problems[:exchange.MAX_PROBLEMS]]
             hidden = len(exc.problems) - len(shown)
             if hidden:
-                shown.append(_("…and %(count)s more problems.", count=hidden))
+                shown.append(ngettext("…and %(num)s more problem.", "…and %(num)s more problems.", hidden))
             form.problems.errors = shown
             form.file.errors = [_("The file was not imported; nothing was saved. Correct the problems listed "
                                   "above and upload it again.")]

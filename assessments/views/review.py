@@ -10,6 +10,7 @@ from .. import policy, review, scope
 from ..answers import catalog_of, load_answers
 from ..audit import events_of
 from ..errors import DomainError, Invalid, NotFound
+from ..events import details_of, event_label
 from ..extensions import db
 from ..forms import (
     AdviceResponseForm,
@@ -227,4 +228,7 @@ def changes(assessment_id: int):
 @login_required
 def trail(assessment_id: int):
     assessment = scoped_assessment(assessment_id)
-    return render_template("review/trail.html", assessment=assessment, events=events_of(assessment))
+    catalog = catalog_of(assessment)
+    return render_template("review/trail.html", assessment=assessment, events=events_of(assessment),
+                           event_label=event_label, details=lambda e: details_of(
+                               e.details, catalog, assessment.language, assessment.platform_name))

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import policy, prior_consultation, scope
@@ -22,12 +21,13 @@ from ..forms import (
     TreatmentForm,
     first_error,
 )
-from ..models import Risk
+from ..forms.common import as_choices
+from ..models import MeasureStatus, Risk
 from ..report.document import MEASURE_STATUS_LABELS, TREATMENT_LABELS
 from ..risk import service
 from ..risk.matrix import HIGH_CELLS, LEVEL_LABELS, LIKELIHOOD_MEANING, SCALE_LABELS, SEVERITY_MEANING
-from ..risk.presenter import present
-from .common import refuse, scoped_assessment
+from ..risk.presenter import no_longer_applies, present
+from .common import log_refusal, refuse, scoped_assessment
 
 bp = Blueprint("risks", __name__, url_prefix="/assessments/<int:assessment_id>")
 
@@ -45,6 +45,7 @@ def register(assessment_id: int):
     answers = load_answers(assessment)
     views = present(assessment, risks)
     conclusion = service.conclusion(assessment, risks, answers)
+    changes = service.rating_history(risks)
     return render_template(
         "risks/register.html", assessment=assessment, views=views, measures=service.measures_of(assessment),
         conclusion=conclusion, lang=assessment.language,
@@ -55,8 +56,8 @@ def register(assessment_id: int):
         can_record_consultation=policy.can_keep_prior_consultation(current_user, assessment),
         number_of={v.risk.id: v.number for v in views}, status_labels=MEASURE_STATUS_LABELS,
         treatment_labels={t.value: str(label) for t, label in TREATMENT_LABELS.items()},
-        rating_fields=service.RATING_FIELDS, today=date.today(), changes=service.rating_history(risks),
-        **translated_labels())
+        rating_fields=service.RATING_FIELDS, today=date.today(), changes=changes,
+        no_longer_applies=no_longer_applies(assessment, views, changes), **translated_labels())
 
 
 def translated_labels() -> dict[str, Any]:
@@ -126,10 +127,63 @@ def add_risk(assessment_id: int):
     return redirect(register_url(assessment.id))
 
 
+def measure_form(form: MeasureForm | None = None) -> MeasureForm:
+    """The measure form, its statuses named in the user's language."""
+    form = form or MeasureForm()
+    form.status.choices = as_choices((s.value, str(MEASURE_STATUS_LABELS[s])) for s in MeasureStatus)
+    return form
+
+
+def measure_page(assessment, form: MeasureForm, *, measure=None, problem: str | None = None, code: int = 200):
+    """The page of one measure: a form while the risks may be managed, else what was decided (read-only)."""
+    views = [v for v in present(assessment, service.risks_of(assessment))
+             if v.risk.active or (measure is not None and v.risk in measure.risks)]
+    chosen = {str(v) for v in (form.risks.data or [])}
+    return render_template(
+        "risks/measure.html", assessment=assessment, form=form, measure=measure, views=views, chosen=chosen,
+        problem=problem, can_manage=policy.can_manage_risks(current_user, assessment),
+        status_labels=MEASURE_STATUS_LABELS), code
+
+
+@bp.get("/risks/<int:risk_id>/measures/new")
+@login_required
+def new_measure(assessment_id: int, risk_id: int):
+    """The measure form pre-filled from one of the risk's suggested measures (``suggestion``, its index in the
+    rule's list) and linked to the risk; everything stays editable before it is saved."""
+    assessment = scoped_assessment(assessment_id)
+    risk = own_risk(assessment, risk_id)
+    require_manage(assessment)
+    view = present(assessment, [risk])[0]
+    form = measure_form(MeasureForm(formdata=None))
+    suggestion = request.args.get("suggestion", type=int)
+    if suggestion is not None and 0 <= suggestion < len(view.suggested_measures):
+        form.title.data = view.suggested_measures[suggestion]
+    form.status.data = MeasureStatus.PLANNED.value
+    form.risks.data = [str(risk.id)]
+    return measure_page(assessment, form)
+
+
+@bp.get("/measures/<int:measure_id>")
+@login_required
+def measure(assessment_id: int, measure_id: int):
+    assessment = scoped_assessment(assessment_id)
+    try:
+        found = scope.measure_of(assessment, measure_id)
+    except NotFound:
+        abort(404)
+    form = measure_form(MeasureForm(formdata=None, obj=found))
+    form.status.data = found.status.value
+    form.due_date.data = found.due_date.isoformat() if found.due_date else ""
+    form.risks.data = [str(r.id) for r in found.risks]
+    return measure_page(assessment, form, measure=found)
+
+
 @bp.post("/measures", defaults={"measure_id": None})
 @bp.post("/measures/<int:measure_id>")
 @login_required
 def save_measure(assessment_id: int, measure_id: int | None):
+    """Add or change a measure. A refused form comes back as the measure's page with what was sent and the
+    problem at its field, so nothing typed is lost."""
     assessment = scoped_assessment(assessment_id)
     measure = None
     if measure_id is not None:
@@ -138,20 +192,26 @@ def save_measure(assessment_id: int, measure_id: int | None):
         except NotFound:
             abort(404)
     require_manage(assessment)
-    target = register_url(assessment.id, f"measure-{measure_id}" if measure_id else "add-measure")
-    form = MeasureForm()
-    if not form.validate_on_submit():
-        return refused_form(form, target)
+    form = measure_form()
+    valid = form.validate_on_submit()
     risk_ids = form.risk_ids()
-    if risk_ids is None:
-        return refuse(Invalid(_l("Choose risks of this assessment.")), target)
+    if risk_ids is None or not set(risk_ids) <= {r.id for r in service.risks_of(assessment)}:
+        # Named with the other problems, so that one round shows them all (the service checks it again).
+        form.risks.errors = [_("Choose risks of this assessment.")]
+    if not valid or form.risks.errors:
+        return measure_page(assessment, form, measure=measure, code=400)
+    risk_ids = risk_ids or []
     try:
         service.save_measure(assessment, current_user, measure=measure, title=form.title.data,
                              owner=form.owner.data, due_date=form.due_date.date, status=form.status.data or "planned",
                              description=form.description.data or "", risk_ids=risk_ids)
         db.session.commit()
+    except Invalid as exc:
+        db.session.rollback()
+        log_refusal(exc)
+        return measure_page(assessment, form, measure=measure, problem=str(exc.message), code=400)
     except DomainError as exc:
-        return refuse(exc, target)
+        return refuse(exc, register_url(assessment.id, f"measure-{measure_id}" if measure_id else "add-measure"))
     flash(_("Measure saved."), "success")
     return redirect(register_url(assessment.id, "action-plan"))
 

@@ -42,7 +42,7 @@ PAGE_TYPES = {"accessibility statement", "login", "dashboard", "change password 
               "step with error summary",
               "overview", "risk register", "risk register (with decisions)", "consultation", "approve", "changes",
               "trail", "verify",
-              "step with review comments", "overview (changes requested)"} | {f"step {s.key}" for s in latest_catalog().sections}
+              "step with review comments", "overview (changes requested)", "portfolio"} | {f"step {s.key}" for s in latest_catalog().sections}
 
 
 def fill_step(page, data: dict) -> None:
@@ -303,6 +303,11 @@ def journey(app, base, page, smtp):
     page.get_by_role("link", name="Händelselogg").click()
     page.wait_for_url(f"{overview_url}/trail")
     audit.check(page, "trail")
+    # The organisation's assessments by platform, transfer basis, residual level and review date.
+    page.get_by_role("navigation", name="Verktyg").get_by_role("link", name="Översikt", exact=True).click()
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/portfolio"))
+    expect(page.locator("main")).to_contain_text("Kommunens närvaro på Facebook och Instagram")
+    audit.check(page, "portfolio")
     page.goto(overview_url)
     # The open comment blocks approval until it is resolved.
     expect(page.locator("#blockers-title")).to_be_visible()
