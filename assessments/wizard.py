@@ -28,6 +28,7 @@ from .catalog.screening import ScreeningOutcome
 from .errors import Invalid
 from .extensions import db
 from .models import Assessment, Status, User
+from .reassessment.legal import dpf_invalid_on
 from .risk.service import affects_risks, sync_risks
 
 
@@ -66,22 +67,46 @@ def asked_in_step(assessment: Assessment, section: Section, answers: dict, level
             or applies(catalog, s.question, s.platform, answers, level)]
 
 
+# A transfer tool the law has overtaken is never suggested: from the day an operator records that the EU–US
+# Data Privacy Framework no longer applies, a transfer may not rely on it (Art. 45; docs/reassessment.md),
+# whatever the platform facts still say.
+OVERTAKEN_SUGGESTIONS = {"dpf_adequacy": dpf_invalid_on}
+
+
+class _Law:
+    """Whether a suggested value has been overtaken, looked up once per page and only when it matters."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, bool] = {}
+
+    def overtakes(self, value: Any) -> bool:
+        if not isinstance(value, str) or value not in OVERTAKEN_SUGGESTIONS:
+            return False
+        if value not in self.seen:
+            self.seen[value] = OVERTAKEN_SUGGESTIONS[value]()
+        return self.seen[value]
+
+
 def suggestions(shown: list[Slot], answers: dict, facts: dict, lang: str) -> dict[str, Any]:
     """Form data for unanswered per-platform questions that the platform facts can suggest."""
     data = {}
+    law = _Law()
     for slot in shown:
         fact = facts.get(slot.platform)
         if slot.question.suggest and fact and not is_answered(answers.get(slot.key)):
             value = fact.suggestion(slot.question, lang)
-            if value is not None:
+            if value is not None and not law.overtakes(value):
                 data[slot.field_name] = value
     return data
 
 
 def suggested_facts(shown: list[Slot], answers: dict, facts: dict) -> dict[str, Any]:
     """The platform facts behind each suggestion shown, by field name."""
+    law = _Law()
     return {slot.field_name: facts[slot.platform] for slot in shown
-            if slot.question.suggest and slot.platform in facts and not is_answered(answers.get(slot.key))}
+            if slot.question.suggest and slot.platform in facts and not is_answered(answers.get(slot.key))
+            and not (slot.question.type == "single_choice"
+                     and law.overtakes(facts[slot.platform].suggestion(slot.question, None)))}
 
 
 def warnings(assessment: Assessment, shown: list[Slot], values: dict[str, Any]) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ the others, not another organisation's); the waiting list and the e-mail; a new 
 lists what must be answered again, and its approval resolves the flag; the portfolio page and its CSV."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -260,3 +261,26 @@ def test_portfolio_respects_role_and_organisation_and_exports_safe_csv(app, demo
     assert "=HYPERLINK(\"https://evil.example\")" in titles
     used = next(row for row in rows[1:] if "får inte ske" in row[4])
     assert "Behöver bedömas på nytt" not in used[8] and "EU–USA-ramverket" in used[8]
+
+
+def _checked(html: str, name: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(rf'<input[^>]*name="{name}"[^>]*value="([^"]+)"[^>]*checked', html)] + \
+        [m.group(1) for m in re.finditer(rf'<input[^>]*checked[^>]*name="{name}"[^>]*value="([^"]+)"', html)]
+
+
+def test_once_the_dpf_no_longer_applies_it_is_not_suggested_as_the_transfer_tool(app, demo_orgs, client, auth,
+                                                                                  runner):
+    """The platform facts still name the DPF for Meta; from the recorded day the wizard must not pre-fill it."""
+    auth.login(f"kommunikator@{KOMMUN}")
+    response = client.post("/assessments/new", data={"title": "Facebook", "platforms": ["facebook"],
+                                                      "language": "sv"})
+    step = re.search(r"/assessments/\d+/", response.headers["Location"]).group(0) + "steps/platform"
+    before = client.get(step).get_data(as_text=True)
+    assert _checked(before, "transfer_tool__facebook") == ["dpf_adequacy"]
+    assert 'id="transfer_tool__facebook-suggestion"' in before
+
+    assert runner.invoke(args=["facts", "dpf-invalid", "--date", date.today().isoformat()]).exit_code == 0
+    after = client.get(step).get_data(as_text=True)
+    assert _checked(after, "transfer_tool__facebook") == []
+    assert 'id="transfer_tool__facebook-suggestion"' not in after
+    assert 'id="eu_entity__facebook-suggestion"' in after  # the other facts are still suggested
