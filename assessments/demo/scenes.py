@@ -124,6 +124,7 @@ def guide(scenes: list[Scene]) -> list[str]:
                      f"continue the draft {named(DRAFT)}")
         lines.append(f"  jurist@        review {named(IN_REVIEW)}; the signed report of {named(APPROVED)}")
         lines.append(f"  dso@           give advice on {named(IN_REVIEW)}")
-        lines.append("  admin@         the users (\u201cAnvändare\u201d) and the platform facts (\u201cPlattformsfakta\u201d)")
+        lines.append("  admin@         the users (\u201cAnvändare\u201d) and the platform facts "
+                     "(\u201cPlattformsfakta\u201d)")
         lines.append(f"  lasare@        read {named(APPROVED)} and its signed report")
     return lines
