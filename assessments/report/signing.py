@@ -113,7 +113,7 @@ def _stamp_font_program(path: Path, text: str) -> bytes:
 
 class _StampGlyphs(GlyphAccumulator):
     """pyHanko's accumulator with a ToUnicode CMap of ``bfchar`` entries only, at most 100 per block
-    (ISO 32000-1 §9.10.3 and the CMap syntax of Adobe Technical Note #5411): pyHanko 0.38 writes ranges
+    (ISO 32000-1 §9.10.3 and the CMap syntax of Adobe Technical Note 5411): pyHanko 0.38 writes ranges
     with arrays that independent checkers report as a malformed map."""
 
     def _format_tounicode_cmap(self):
