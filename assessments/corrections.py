@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import review
-from .answers import AnswerKey, catalog_of, load_answers
+from .answers import AnswerKey, catalog_of
 from .catalog import Section
 from .extensions import db
-from .models import Assessment, AuditEvent, ReviewComment, Status, Submission, User, Verdict
+from .models import Assessment, AuditEvent, ReviewComment, SectionVerdict, Status, Submission, User, Verdict
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,16 @@ class Corrections:
                 + sum(1 for section, _note in self.sections if section.key == section_key))
 
 
-def open_items(assessment: Assessment) -> list[OpenItem]:
+Threads = dict[tuple[str | None, str], list[review.Thread]]
+
+
+def open_items(assessment: Assessment, threads: Threads) -> list[OpenItem]:
     catalog = catalog_of(assessment)
     lang = assessment.language
     section_of = {q.key: s for s in catalog.sections for q in s.questions}
     items = []
-    for (question_key, platform), threads in review.threads(assessment).items():
-        for thread in threads:
+    for (question_key, platform), group in threads.items():
+        for thread in group:
             if thread.comment.resolved_at is not None:
                 continue
             section = section_of.get(question_key or "")
@@ -72,8 +75,10 @@ def open_items(assessment: Assessment) -> list[OpenItem]:
     return sorted(items, key=lambda i: (order.get(i.section.key, -1) if i.section else -1, i.comment.created_at))
 
 
-def corrections(assessment: Assessment) -> Corrections:
-    """What is open on the assessment; with the reviewer's reason while it is sent back."""
+def corrections(assessment: Assessment, threads: Threads | None = None,
+                verdicts: dict[str, SectionVerdict] | None = None) -> Corrections:
+    """What is open on the assessment; with the reviewer's reason while it is sent back. ``threads`` and
+    ``verdicts``: as ``review.threads`` and ``review.latest_verdicts`` give them, when the page has read them."""
     catalog = catalog_of(assessment)
     reason = requested_by = requested_at = None
     if assessment.status is Status.CHANGES_REQUESTED:
@@ -84,7 +89,7 @@ def corrections(assessment: Assessment) -> Corrections:
         if event is not None:
             reason, requested_by, requested_at = event.details.get("reason"), event.actor, event.created_at
     sections = []
-    for key, verdict in review.latest_verdicts(assessment).items():
+    for key, verdict in (review.latest_verdicts(assessment) if verdicts is None else verdicts).items():
         if verdict.verdict is not Verdict.TO_CORRECT:
             continue
         try:
@@ -93,7 +98,8 @@ def corrections(assessment: Assessment) -> Corrections:
             continue
     order = {s.key: i for i, s in enumerate(catalog.sections)}
     sections.sort(key=lambda pair: order[pair[0].key])
-    return Corrections(reason, requested_by, requested_at, sections, open_items(assessment))
+    return Corrections(reason, requested_by, requested_at, sections,
+                       open_items(assessment, review.threads(assessment) if threads is None else threads))
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,8 @@ class AnswerChange:
     after: Any  # the answer now
 
 
-def changes_since_comments(assessment: Assessment) -> dict[int, AnswerChange]:
+def changes_since_comments(assessment: Assessment, answers: dict[AnswerKey, Any],
+                           threads: Threads) -> dict[int, AnswerChange]:
     """For each comment thread on a question whose answer changed since the comment: before and after.
 
     "Before" is the answer in the last submission made before the comment (what the reviewer read); a
@@ -112,18 +119,17 @@ def changes_since_comments(assessment: Assessment) -> dict[int, AnswerChange]:
     if not submissions:
         return {}
     snapshots = [(s.submitted_at, {(k, p): v for k, p, v in s.answers}) for s in submissions]
-    now = load_answers(assessment)
     result: dict[int, AnswerChange] = {}
-    for (question_key, platform), threads in review.threads(assessment).items():
+    for (question_key, platform), group in threads.items():
         if not question_key:
             continue
         key: AnswerKey = (question_key, platform)
-        for thread in threads:
+        for thread in group:
             read = snapshots[0][1]
             for submitted_at, answers in snapshots:
                 if submitted_at <= thread.comment.created_at:
                     read = answers
-            before, after = read.get(key), now.get(key)
+            before, after = read.get(key), answers.get(key)
             if _normal(before) != _normal(after):
                 result[thread.comment.id] = AnswerChange(before, after)
     return result

@@ -23,8 +23,9 @@ from sqlalchemy import select
 
 from .. import review, workflow
 from ..catalog import get_catalog
+from ..documents import document_of
 from ..extensions import db
-from ..models import ArchivedDocument, Assessment, Organisation, Role, Verdict
+from ..models import Assessment, Organisation, Role, Verdict
 from ..signoff import archive, sign_approval
 from . import create_demo_assessment, demo_user, load_demo_assessment
 
@@ -57,8 +58,7 @@ def _existing(organisation: Organisation, title: str, version: int) -> Assessmen
 
 
 def _signed_path(assessment: Assessment) -> str | None:
-    document = db.session.scalars(select(ArchivedDocument).where(ArchivedDocument.assessment_id == assessment.id)
-                                  .order_by(ArchivedDocument.id.desc())).first()
+    document = document_of(assessment)
     return str(archive().path_for(document.path)) if document else None
 
 

@@ -97,18 +97,20 @@ def overview(assessment_id: int):
     answers = load_answers(assessment)
     catalog = catalog_of(assessment)
     outcome = screening(assessment, answers)
-    found = corrections(assessment)
-    steps = steps_of(assessment, answers, outcome.level, found)
     threads = review.threads(assessment)
+    verdicts = review.latest_verdicts(assessment)
+    found = corrections(assessment, threads, verdicts)
+    steps = steps_of(assessment, answers, outcome.level, found)
     changes_since = review.changes_since_previous_submission(assessment)
     flags = flags_of(assessment)
     lang = assessment.language
     return render_template(
         "assessments/overview.html", assessment=assessment, catalog=catalog, answers=answers,
         steps=steps, corrections=found, unfolded=open_sections(assessment, steps, changes_since, threads),
-        answer_changes=changes_since_comments(assessment) if policy.can_review(current_user, assessment) else {},
+        answer_changes=(changes_since_comments(assessment, answers, threads)
+                        if policy.can_review(current_user, assessment) else {}),
         document=documents.document_of(assessment), screening=outcome,
-        threads=threads, verdicts=review.latest_verdicts(assessment),
+        threads=threads, verdicts=verdicts,
         can_comment=policy.can_comment(current_user, assessment), blockers=approval.approval_blockers(assessment),
         changes_since=changes_since,
         sections=[(s, visible_slots(assessment, s, answers, outcome.level)) for s in catalog.sections],
@@ -164,7 +166,8 @@ def step(assessment_id: int, section_key: str):
             slots_of.setdefault(slot.platform, []).append(slot)
         return render_template(
             "assessments/step.html", assessment=assessment, catalog=catalog, section=section, form=form,
-            slots=shown, slots_of=slots_of, steps=steps_of(assessment, answers, outcome.level),
+            slots=shown, slots_of=slots_of,
+            steps=steps_of(assessment, answers, outcome.level, corrections(assessment, threads)),
             next_section=next_section, recorded=section.key in RECORDED_SECTIONS,
             consultation=review.consultation_of(assessment) if section.key in RECORDED_SECTIONS else None,
             lang=lang, warnings=warnings, suggested=suggested, today=date.today(), threads=threads,
