@@ -180,11 +180,10 @@ def test_backup_of_sqlite_restores_into_postgresql(app, migrated, tmp_path, seal
 
 
 @pytest.fixture
-def one_signed(app, runner, demo_orgs):
-    from tests.answering import latest_demo
-
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    assert result.exit_code == 0, result.output
+def one_signed(signed_demo):
+    """The demo organisations and one approved, sealed assessment, as ``flask demo --name`` leaves them
+    (restored from the session's sealed demo: tests/conftest.py)."""
+    return signed_demo
 
 
 def assert_nothing_restored(target) -> None:

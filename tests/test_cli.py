@@ -44,10 +44,9 @@ def test_demo_signs_and_verify_accepts_it_and_rejects_a_changed_byte(app, runner
     assert "NOT valid" in bad.output and "matches NO archived document" in bad.output
 
 
-def test_demo_pdf_passes_poppler_checks(app, runner, demo_orgs):
+def test_demo_pdf_passes_poppler_checks(signed_demo):
     pdfsig = require_tool("pdfsig")
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    pdf = result.output.strip().splitlines()[-1]
+    pdf = str(signed_demo.pdf)
     sig = subprocess.run([pdfsig, pdf], capture_output=True, text=True).stdout
     assert "Signature is Valid" in sig and "ETSI.CAdES.detached" in sig
     meta = subprocess.run([require_tool("pdfinfo"), "-meta", pdf], capture_output=True, text=True).stdout
@@ -67,13 +66,12 @@ def test_verify_rejects_a_file_that_is_not_a_pdf(app, runner, demo_orgs, tmp_pat
     assert "NOT valid" in result.output
 
 
-def test_verify_fails_a_sealed_report_with_an_appended_overlay(app, runner, demo_orgs, tmp_path):
+def test_verify_fails_a_sealed_report_with_an_appended_overlay(signed_demo, runner, tmp_path):
     """An incremental update that only whites out part of a page (e.g. the conclusion) after sealing: the
     certification permits no changes, so verification fails and says why."""
     from tests.report.test_signing import overlay
 
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    pdf = Path(result.output.strip().splitlines()[-1])
+    pdf = signed_demo.pdf
     changed = tmp_path / "overlay.pdf"
     changed.write_bytes(overlay(pdf.read_bytes(), page_index=1))
     checked = runner.invoke(args=["verify", str(changed)])

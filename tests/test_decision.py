@@ -471,11 +471,9 @@ def test_an_independent_legal_reviewer_may_approve_what_a_colleague_edited(app, 
 
 # --- Stable R-numbers -----------------------------------------------------------------------------------
 
-def test_r_numbers_are_never_reused_and_survive_inactivity_and_revisions(app, client, auth, demo_orgs, runner):
+def test_r_numbers_are_never_reused_and_survive_inactivity_and_revisions(app, client, auth, signed_demo):
     from assessments.revisions import new_revision
 
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    assert result.exit_code == 0, result.output
     with app.app_context():
         first = db.session.scalars(select(Assessment)).one()
         numbers = {(r.rule_key, r.platform): r.number for r in service.risks_of(first)}

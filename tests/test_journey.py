@@ -270,9 +270,8 @@ def test_catalogue_version_is_pinned_on_creation(app, client, auth, demo_orgs):
         assert (assessment.catalog_id, assessment.catalog_version) == ("social-media", latest_catalog().version)
 
 
-def test_damaged_archive_file_is_not_served(app, client, auth, demo_orgs, runner):
-    result = runner.invoke(args=["demo", "--name", latest_demo()])
-    pdf = result.output.strip().splitlines()[-1]
+def test_damaged_archive_file_is_not_served(app, client, auth, signed_demo):
+    pdf = signed_demo.pdf
     import os
 
     os.chmod(pdf, 0o644)

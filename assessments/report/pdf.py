@@ -69,6 +69,8 @@ import weasyprint
 from weasyprint.pdf.metadata import NS as XMP_NAMESPACES
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .collector import with_fewer_full_collections
+
 __all__ = [
     "ASSETS_DIR",
     "AssociatedFile",
@@ -384,6 +386,7 @@ def _unambiguous_write():
     return copy
 
 
+@with_fewer_full_collections
 def render_pdf(html: str, *, record_json: bytes, title: str, lang: str,
                record_name: str = "record.json", files: Sequence[AssociatedFile] = ()) -> RenderedPdf:
     """Render ``html`` to PDF/A-3a (and PDF/UA-1) with ``record_json`` embedded as ``record_name`` and each

@@ -46,6 +46,8 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 
+from .collector import with_fewer_full_collections
+
 if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which signing alone does not need
     from .pdf import SignatureBox
     from .seal import Seal
@@ -268,6 +270,7 @@ def _tag_widget(writer, field_name: str, page_index: int, label: str) -> None:
     writer.update_container(tree)
 
 
+@with_fewer_full_collections
 def sign_pdf(
     pdf: bytes,
     seal: Seal,

@@ -23,7 +23,7 @@ from assessments.extensions import db
 from assessments.models import ArchivedDocument, Risk, Role, User
 from assessments.risk.service import measures_of
 from assessments.signoff import archive, sign_approval
-from tests.conftest import pdf_checker, require_tool
+from tests.conftest import make_sealed_backup, pdf_checker, require_tool, restore_sealed_backup
 from tests.evidence_files import jpeg_image, pdf_document, png_image
 from tests.factories import answered_assessment
 
@@ -52,19 +52,36 @@ def _attach_all(assessment, author) -> dict[str, bytes]:
     return {name: data for name, (data, *_rest) in files.items()}
 
 
+@pytest.fixture(scope="module")
+def sealed_backup(migrated, tmp_path_factory, seal_dir):
+    """A demo assessment with evidence, approved and sealed once for the module and kept as a backup:
+    (backup, assessment id, the files by name)."""
+    def build(app):
+        with app.test_request_context():
+            assessment = answered_assessment()
+            files = _attach_all(assessment, assessment.author)
+            reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
+                                                             User.role == Role.LEGAL)).first()
+            workflow.submit_for_review(assessment, assessment.author)
+            db.session.flush()
+            sign_approval(assessment, reviewer, expected_version=assessment.version)
+            db.session.commit()
+            return assessment.id, files
+
+    directory = tmp_path_factory.mktemp("sealed-evidence")
+    assessment_id, files = make_sealed_backup(migrated, directory, seal_dir, build)
+    return directory / "backup", assessment_id, files
+
+
 @pytest.fixture
-def sealed(app, demo_orgs):
-    """A demo assessment with evidence, approved and sealed: (pdf bytes, assessment id, the files by name)."""
-    with app.app_context(), app.test_request_context():
-        assessment = answered_assessment()
-        files = _attach_all(assessment, assessment.author)
-        reviewer = db.session.scalars(select(User).where(User.organisation_id == assessment.organisation_id,
-                                                         User.role == Role.LEGAL)).first()
-        workflow.submit_for_review(assessment, assessment.author)
-        db.session.flush()
-        result = sign_approval(assessment, reviewer, expected_version=assessment.version)
-        db.session.commit()
-        return archive().read(result.document.path), assessment.id, files
+def sealed(app, sealed_backup):
+    """This test's database and archive with the sealed assessment: (pdf bytes, assessment id, the files)."""
+    backup, assessment_id, files = sealed_backup
+    restore_sealed_backup(app, backup)
+    with app.app_context():
+        document = db.session.scalars(select(ArchivedDocument).where(
+            ArchivedDocument.assessment_id == assessment_id)).one()
+        return archive().read(document.path), assessment_id, files
 
 
 def _relationships(pdf: bytes) -> dict[str, tuple[str, str, bytes]]:
