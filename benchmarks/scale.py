@@ -549,6 +549,10 @@ def measure(runs: int = 15) -> dict:
                  ("risk register, light", f"/assessments/{light}/risks", legal)),
                 ("consultation, heavy", f"/assessments/{heavy}/consultation", legal,
                  ("consultation, light", f"/assessments/{light}/consultation", legal)),
+                ("portfolio, 1,000 assessments", "/portfolio", legal,
+                 ("portfolio, 91 assessments", "/portfolio", small_legal)),
+                ("portfolio CSV, 1,000 assessments", "/portfolio.csv", legal,
+                 ("portfolio CSV, 91 assessments", "/portfolio.csv", small_legal)),
             ]
             results = []
             for label, path, client, reference in pages:
