@@ -4,11 +4,11 @@ What waits for this user, at the top of the page, is ``waiting``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import selectinload
 
+from . import clock
 from .catalog import PLATFORMS
 from .extensions import db
 from .models import Assessment, Risk, Status, Treatment, User
@@ -56,7 +56,7 @@ def assessments_page(user: User, filters: Filters, page: int | None = None):
         # and PostgreSQL alike.
         statement = statement.where(cast(Assessment.platforms, String).like(f'%"{filters.platform}"%'))
     if filters.overdue:  # approved assessments past their review date (Art. 35(11))
-        statement = statement.where(Assessment.status == Status.APPROVED, Assessment.review_due <= date.today())
+        statement = statement.where(Assessment.status == Status.APPROVED, Assessment.review_due <= clock.today())
     if filters.flagged:
         statement = statement.where(Assessment.id.in_(flagged_statement(user.organisation_id)))
     if filters.query:

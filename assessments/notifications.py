@@ -18,7 +18,7 @@ from flask import render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from . import audit, mail, policy
+from . import audit, clock, mail, policy
 from .extensions import db
 from .i18n import LANGUAGES
 from .models import Assessment, Status, User, utcnow
@@ -130,7 +130,7 @@ def queue_review_reminders(today: date | None = None) -> int:
     flushes, never commits."""
     if not mail.configured():
         return 0
-    today = today or date.today()
+    today = today or clock.today()
     horizon = today + timedelta(days=REMINDER_DAYS)
     queued = 0
     due = db.session.scalars(select(Assessment).where(Assessment.status == Status.APPROVED,

@@ -13,7 +13,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import audit, policy
+from . import audit, clock, policy
 from .errors import Forbidden, Invalid, NotFound
 from .extensions import db
 from .limits import CASE_NUMBER_MAX, RECORD_MAX
@@ -43,7 +43,7 @@ def record_prior_consultation(assessment: Assessment, actor: User, *, requested_
     if answered_on is not None and not advice:
         raise Invalid(_l("Write down IMY's written advice, or leave the date of the answer empty. Nothing "
                                "was saved."))
-    if requested_on is not None and requested_on > date.today():
+    if requested_on is not None and requested_on > clock.today():
         raise Invalid(_l("The request date cannot be in the future. Nothing was saved."))
     row = prior_consultation_of(assessment)
     if row is None:

@@ -43,8 +43,27 @@ _MAX_ENTRIES = 4096  # "other" platform names make new labels; past this the cac
 _CACHE: dict[tuple, tuple[Catalog, Any, tuple[str, tuple[str, ...]] | None]] = {}
 
 
+# (key, template) -> (template, html): fragments that depend on nothing but what their key names (kept()).
+_KEPT: dict[tuple, tuple[Any, Markup]] = {}
+
+
 def clear() -> None:
     _CACHE.clear()
+    _KEPT.clear()
+
+
+def kept(key: tuple, template, produce: Callable[[], Markup]) -> Markup:
+    """``produce()`` written once per ``key`` and ``template`` (the template object it renders: a reloaded
+    template is a new object) and kept; with ``QUESTION_CACHE = False``, every time. The caller's key must
+    name everything the fragment depends on."""
+    if not current_app.config.get("QUESTION_CACHE", True):
+        return produce()
+    hit = _KEPT.get(key)
+    if hit is None or hit[0] is not template:
+        if len(_KEPT) >= _MAX_ENTRIES:
+            _KEPT.clear()
+        hit = _KEPT[key] = (template, Markup(produce()))
+    return hit[1]
 
 
 class QuestionRenderer:

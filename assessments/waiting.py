@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from flask_babel import get_locale, gettext, ngettext
 from sqlalchemy import and_, exists, func, select
 
-from . import policy
+from . import clock, policy
 from .approval import approval_blockers, independence_problems
 from .audit import as_utc
 from .catalog import platform_label
@@ -101,7 +101,7 @@ def _overview(assessment: Assessment, reason: str) -> Entry:
 
 
 def waiting_for(user: User, today: date | None = None) -> list[Group]:
-    today = today or date.today()
+    today = today or clock.today()
     mine = select(Assessment).where(Assessment.organisation_id == user.organisation_id)
     groups: list[Group] = []
 

@@ -21,13 +21,12 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, inspect, select
 
-from assessments import create_app, policy, review, workflow
+from assessments import clock, create_app, policy, review, workflow
 from assessments.demo import USERS
 from assessments.evidence.listing import Target
 from assessments.evidence.model import EvidenceFile
@@ -129,7 +128,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.edit_platform_facts", "GET"): Access(ADMINS),
     ("admin.edit_platform_facts", "POST"): Access(ADMINS, data={
         "eu_entity": "Meta Platforms Ireland Ltd", "transfer_tool": "", "joint_controller_addendum": "yes",
-        "source": "Villkorssidan", "verified_on": date.today().isoformat()}),
+        "source": "Villkorssidan", "verified_on": clock.today().isoformat()}),
     ("assessments.overview", "GET"): Access(EVERYONE),
     ("assessments.step", "GET"): Access(EVERYONE, ok=PAGE_OR_REDIRECT),  # non-authors see the overview
     ("assessments.step", "POST"): Access(AUTHORS, data=lambda w: {"version": version(w), "action": "later"}),
@@ -173,7 +172,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("risks.adopt_proposal", "POST"): Access(AUTHORS),
     # The Art. 36 record is kept by legal and the DPO, also after approval (IMY answers later).
     ("risks.record_prior_consultation", "POST"): Access(ADVISERS, APPROVED, data={
-        "requested_on": date.today().isoformat(), "imy_case_number": "IMY-2026-1"}),
+        "requested_on": clock.today().isoformat(), "imy_case_number": "IMY-2026-1"}),
     # Evidence: seen and downloaded by everyone of the organisation; attached and removed as the risks are
     # changed (authors in a draft, legal in review; nobody once approved: tests/test_evidence.py).
     ("evidence.page", "GET"): Access(EVERYONE),

@@ -3,12 +3,12 @@ expect for each demo organisation, warnings, platform-fact suggestions, pinning 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from assessments import workflow
+from assessments import clock, workflow
 from assessments.answers import RECORDED_SECTIONS, load_answers, screening
 from assessments.catalog import get_catalog, latest_catalog
 from assessments.catalog.facts import check_platform_facts, load_platform_facts
@@ -156,7 +156,7 @@ def test_platform_step_prefills_facts_as_a_confirmable_suggestion(app, client, a
 def test_admin_updates_platform_facts_for_own_organisation_only(app, client, auth, demo_orgs):
     auth.login(f"admin@{KOMMUN}")
     assert client.get("/admin/platform-facts").status_code == 200
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     bad = client.post("/admin/platform-facts/tiktok", data={
         "eu_entity": "TikTok Technology Ltd", "transfer_tool": "scc", "joint_controller_addendum": "unknown",
         "source": "Villkor", "verified_on": future})

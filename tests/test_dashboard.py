@@ -2,7 +2,7 @@
 query count that does not grow with the number of assessments."""
 from __future__ import annotations
 
-from assessments import workflow
+from assessments import clock, workflow
 from assessments.extensions import db
 from assessments.models import Assessment, Status
 from tests.factories import KOMMUN, answered_assessment, organisation, user
@@ -47,14 +47,14 @@ def test_pagination(app, client, auth, demo_orgs):
 
 
 def test_needs_my_action_lists_reviews_fixes_and_overdue(app, client, auth, demo_orgs):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     with app.app_context():
         review = answered_assessment()
         workflow.submit_for_review(review, user(f"kommunikator@{KOMMUN}"))
         make("Att rätta", status=Status.CHANGES_REQUESTED)
         overdue = make("Gammal bedömning", status=Status.APPROVED)
-        overdue.review_due = date.today() - timedelta(days=3)
+        overdue.review_due = clock.today() - timedelta(days=3)
         db.session.commit()
         review_title = review.title
     auth.login(f"jurist@{KOMMUN}")

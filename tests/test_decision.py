@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from assessments import review, workflow
+from assessments import clock, review, workflow
 from assessments.answers import load_answers
 from assessments.approval import approval_blockers, editors_of, independence_problems
 from assessments.errors import DomainError
@@ -567,7 +567,7 @@ def test_the_bank_demo_is_an_honest_prior_consultation_and_its_pdf_agrees_with_t
     auth.logout()
     auth.login(f"dso@{bank}")
     response = client.post(f"/assessments/{assessment_id}/conclusion/prior-consultation", data={
-        "requested_on": "2026-11-24", "imy_case_number": "IMY-2026-11873", "answered_on": date.today().isoformat(),
+        "requested_on": "2026-11-24", "imy_case_number": "IMY-2026-11873", "answered_on": clock.today().isoformat(),
         "imy_advice": "IMY har inga invändningar under förutsättning att kundtjänsten flyttas till appen."})
     assert response.status_code == 302
     register = client.get(f"/assessments/{assessment_id}/risks").get_data(as_text=True)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
-from assessments import create_app, mail
+from assessments import clock, create_app, mail
 from assessments.extensions import db
 from assessments.models import Assessment, AuditEvent, DpoAdvice, Status
 from assessments.outbox import Notification, NotificationStatus
@@ -264,7 +264,7 @@ def approved(slug: str, title: str, review_due: date) -> int:
 
 def test_review_reminders_go_once_per_window_to_author_legal_and_dpo_of_the_organisation(app, runner, demo_orgs,
                                                                                           smtp):
-    today = date.today()
+    today = clock.today()
     with app.app_context():
         overdue = approved("exempelkommun", "Försenad", today - timedelta(days=2))
         soon = approved("exempelkommun", "Snart", today + timedelta(days=30))

@@ -7,12 +7,12 @@ people, risks, measures, rating changes, verdicts and submissions: the counts mu
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from assessments import workflow
+from assessments import clock, workflow
 from assessments.catalog import PLATFORMS
 from assessments.extensions import db
 from assessments.models import (
@@ -93,7 +93,7 @@ def a_lot(assessment_id: int) -> None:
     risks = risks_of(assessment)
     for n in range(20):
         db.session.add(Measure(assessment_id=assessment.id, title=f"Åtgärd {n}", owner=people[n % 6].name,
-                               due_date=date.today() + timedelta(days=n), risks=risks[n % 5:n % 5 + 3]))
+                               due_date=clock.today() + timedelta(days=n), risks=risks[n % 5:n % 5 + 3]))
         db.session.add(RiskRatingChange(risk_id=risks[n].id, field="inherent_severity", old=3, new=2,
                                         justification=f"Skäl {n}", changed_by_id=people[n % len(people)].id))
     for section in ("screening", "description", "platform", "images", "comments", "necessity"):
@@ -180,9 +180,9 @@ def test_needs_your_action_shows_ten_of_each_kind_oldest_first_and_links_to_the_
         for n in range(2, 13):
             waiting(f"Granskas {n:02d}", Status.IN_REVIEW, submitted_at=now - timedelta(hours=100 - n))
         for n in range(3):
-            waiting(f"Försenad {n}", Status.APPROVED, review_due=date.today() - timedelta(days=n + 1))
-        waiting("Snart", Status.APPROVED, review_due=date.today() + timedelta(days=30))  # within 30 days: listed
-        waiting("Aktuell", Status.APPROVED, review_due=date.today() + timedelta(days=31))
+            waiting(f"Försenad {n}", Status.APPROVED, review_due=clock.today() - timedelta(days=n + 1))
+        waiting("Snart", Status.APPROVED, review_due=clock.today() + timedelta(days=30))  # within 30 days: listed
+        waiting("Aktuell", Status.APPROVED, review_due=clock.today() + timedelta(days=31))
         db.session.commit()
     many, page = count_queries(app, client, "/")
     assert many == few, (few, many)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from assessments import csvfile, workflow
+from assessments import clock, csvfile, workflow
 from assessments.answers import load_answers
 from assessments.audit import verify_chain
 from assessments.extensions import db
@@ -69,7 +69,7 @@ def test_a_fact_change_flags_exactly_the_approved_assessments_that_used_it(app, 
     with app.app_context():
         admin = user(f"admin@{KOMMUN}")
         flagged = save_override(organisation("exempelkommun").id, "facebook", FACTS_SCC, source="Metas villkor",
-                                verified_on=date.today(), actor=admin)
+                                verified_on=clock.today(), actor=admin)
         db.session.commit()
         assert flagged == [ids["used"]]
         [flag] = flags_of(ids["used"])
@@ -82,7 +82,7 @@ def test_a_fact_change_flags_exactly_the_approved_assessments_that_used_it(app, 
             assert flags_of(ids[other]) == [], other
         # Saving the same facts again changes nothing, so flags nothing.
         assert save_override(organisation("exempelkommun").id, "facebook", FACTS_SCC, source="Metas villkor",
-                             verified_on=date.today(), actor=admin) == []
+                             verified_on=clock.today(), actor=admin) == []
         db.session.commit()
         assert len(flags_of(ids["used"])) == 1
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
@@ -98,7 +98,7 @@ def test_the_admin_page_says_how_many_were_flagged(app, demo_orgs, client, auth)
     response = client.post("/admin/platform-facts/facebook", data={
         "csrf_token": extract_csrf(page), "eu_entity": "Meta Platforms Ireland Ltd", "transfer_tool": "scc",
         "transfer_basis": "SCC", "joint_controller_addendum": "yes", "addendum_name": "Addendum",
-        "source": "Metas villkor", "verified_on": date.today().isoformat()}, follow_redirects=True)
+        "source": "Metas villkor", "verified_on": clock.today().isoformat()}, follow_redirects=True)
     assert response.status_code == 200
     assert "1 godkänd konsekvensbedömning" in response.get_data(as_text=True)
     with app.app_context():
@@ -162,7 +162,7 @@ def test_dpf_invalid_flags_every_organisation_re_outcomes_is_audited_and_idempot
 
 def test_a_future_date_flags_now_and_stops_the_transfer_only_from_that_date(app, demo_orgs, runner):
     ids = world(app)
-    future = (date.today() + timedelta(days=30)).isoformat()
+    future = (clock.today() + timedelta(days=30)).isoformat()
     assert runner.invoke(args=["facts", "dpf-invalid", "--date", future]).exit_code == 0
     with app.app_context():
         assert len(flags_of(ids["used"])) == 1
@@ -175,7 +175,7 @@ def test_waiting_list_and_e_mail_for_a_flag(app, demo_orgs, client, auth):
         configure(app, server.url())
         with app.app_context():
             save_override(organisation("exempelkommun").id, "facebook", FACTS_SCC, source="Metas villkor",
-                          verified_on=date.today(), actor=user(f"admin@{KOMMUN}"))
+                          verified_on=clock.today(), actor=user(f"admin@{KOMMUN}"))
             db.session.commit()
             queued = db.session.scalars(select(Notification).where(Notification.kind == "reassessment_needed")).all()
             assert {n.email for n in queued} == {f"kommunikator@{KOMMUN}", f"jurist@{KOMMUN}"}
@@ -200,7 +200,7 @@ def test_a_new_revision_lists_what_must_be_answered_again_and_its_approval_resol
     ids = world(app)
     with app.app_context():
         save_override(organisation("exempelkommun").id, "facebook", FACTS_SCC, source="Metas villkor",
-                      verified_on=date.today(), actor=user(f"admin@{KOMMUN}"))
+                      verified_on=clock.today(), actor=user(f"admin@{KOMMUN}"))
         db.session.commit()
     auth.login(f"kommunikator@{KOMMUN}")
     page = client.get(f"/assessments/{ids['used']}").get_data(as_text=True)
@@ -279,7 +279,7 @@ def test_once_the_dpf_no_longer_applies_it_is_not_suggested_as_the_transfer_tool
     assert _checked(before, "transfer_tool__facebook") == ["dpf_adequacy"]
     assert 'id="transfer_tool__facebook-suggestion"' in before
 
-    assert runner.invoke(args=["facts", "dpf-invalid", "--date", date.today().isoformat()]).exit_code == 0
+    assert runner.invoke(args=["facts", "dpf-invalid", "--date", clock.today().isoformat()]).exit_code == 0
     after = client.get(step).get_data(as_text=True)
     assert _checked(after, "transfer_tool__facebook") == []
     assert 'id="transfer_tool__facebook-suggestion"' not in after

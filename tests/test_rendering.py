@@ -278,3 +278,35 @@ def test_the_overview_is_the_same_page_cached_and_not(app, client, auth, assessm
         auth.logout()
     assert "Gäller det &lt;&amp;&gt; även Instagram?".encode() in page
     assert page.count(b'name="question" value="') > 30  # a comment form on every question
+
+
+def test_evidence_controls_are_the_same_page_cached_and_not_with_a_file(app, client, auth, assessments):
+    """A question's attach control is kept once written in the wizard step (it depends only on the question
+    and the languages) and written once per request on the overview: both pages are still the ones the
+    macros write, with a file listed where one is attached and the controls in the interface's language."""
+    from assessments.evidence.listing import Target
+    from assessments.evidence.service import attach
+    from assessments.models import Assessment
+
+    with app.app_context(), app.test_request_context():
+        assessment = db.session.get(Assessment, assessments[-1])
+        attach(assessment, user(f"kommunikator@{KOMMUN}"), data=b"Beslut om kanalen.",
+               filename="beslut om kanalen.txt", target=Target(question_key="purposes"), relationship="Source", description=None)
+        db.session.commit()
+        section = next(s.key for s in catalog_of(assessment).sections
+                       if any(q.key == "purposes" for q in s.questions))
+    url = f"/assessments/{assessments[-1]}/steps/{section}"
+    auth.login(f"kommunikator@{KOMMUN}")
+    for language, label in (("sv", "Bifoga en bilaga"), ("en", "Attach evidence")):
+        client.get(f"/language/{language}")
+        status, page = _same_cached_and_not(client, app, url)
+        assert status == 200
+        assert "beslut om kanalen.txt" in page.decode()
+        assert page.decode().count(f"<summary>{label}") >= 2  # every question of the step has one
+        assert any(key[0] == "evidence" and key[3] == language for key in rendering._KEPT)
+        # The overview: the attach form written once per request with stand-ins, filled in per question.
+        status, page = _same_cached_and_not(client, app, f"/assessments/{assessments[-1]}")
+        text = page.decode()
+        assert status == 200 and "beslut om kanalen.txt" in text
+        assert text.count(f"<summary>{label}") >= 20 and not re.search(r"konsekvens[A-Z]+mark", text)
+        assert re.search(r'name="target" value="q:[a-z_]+:facebook"', text)

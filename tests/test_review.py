@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assessments import review, workflow
+from assessments import clock, review, workflow
 from assessments.approval import approval_blockers
 from assessments.extensions import db
 from assessments.models import (
@@ -282,14 +282,14 @@ def test_audit_trail_is_readable_per_assessment(app, client, auth, in_review):
 
 
 def test_dashboard_shows_the_review_date_and_flags_overdue_ones(app, client, auth, demo_orgs, runner):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     runner.invoke(args=["demo", "--name", "exempelkommun-2"])
     with app.app_context():
         assessment = db.session.scalars(select(Assessment)).one()
         due = assessment.review_due
-        assert due is not None and due > date.today()  # set at approval: 6 months, the demo relies on the DPF
-        assessment.review_due = date.today() - timedelta(days=1)
+        assert due is not None and due > clock.today()  # set at approval: 6 months, the demo relies on the DPF
+        assessment.review_due = clock.today() - timedelta(days=1)
         db.session.commit()
     auth.login(f"lasare@{KOMMUN}")
     page = client.get("/").get_data(as_text=True)

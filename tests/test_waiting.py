@@ -3,11 +3,11 @@ and says why it waits; another organisation's assessments never appear (assessme
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete
 
-from assessments import review, workflow
+from assessments import clock, review, workflow
 from assessments.answers import catalog_of
 from assessments.extensions import db
 from assessments.models import Assessment, DpoAdvice, PlatformFactOverride, Status
@@ -63,7 +63,7 @@ def test_communicator_sees_what_was_sent_back_and_their_drafts(app, client, auth
         title = reload(sent_back).title
     auth.login(f"kommunikator@{KOMMUN}")
     found = entries(waiting(client))
-    today = date.today().isoformat()
+    today = clock.today().isoformat()  # the day in Sweden, as the page gives it
     assert ("Att rätta", f"/assessments/{sent_back}", title, f"Ändringar begärda {today} av Jo Jurist.") in found
     assert ("Utkast", f"/assessments/{mine}/steps/platform", "Mitt utkast",
             f"Ditt utkast, senast ändrat {today}.") in found
@@ -76,7 +76,7 @@ def test_legal_sees_what_to_review_then_what_to_sign(app, client, auth, demo_org
         in_review("regionexempel")
         title = reload(assessment_id).title
     auth.login(f"jurist@{KOMMUN}")
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     assert entries(waiting(client)) == [("Att granska", f"/assessments/{assessment_id}", title,
                                          f"Skickad för granskning {today} av Kim Kommunikatör.")]
     with app.app_context():  # legal reviews every section; nothing blocks approval in the demo
@@ -109,12 +109,12 @@ def test_the_dpo_sees_where_advice_is_requested(app, client, auth, demo_orgs):
     auth.login(f"dso@{KOMMUN}")
     assert entries(waiting(client)) == [
         ("Dataskyddsombudets råd begärs", f"/assessments/{asked}/consultation", title,
-         f"Under granskning sedan {date.today().isoformat()}; dataskyddsombudets råd är inte registrerat "
+         f"Under granskning sedan {clock.today().isoformat()}; dataskyddsombudets råd är inte registrerat "
          "(artikel 35.2).")]
 
 
 def test_the_administrator_sees_stale_facts_and_review_dates(app, client, auth, demo_orgs):
-    today = date.today()
+    today = clock.today()
     with app.app_context():
         kommun = organisation("exempelkommun")
         admin = user(f"admin@{KOMMUN}")
@@ -149,7 +149,7 @@ def test_the_administrator_sees_stale_facts_and_review_dates(app, client, auth, 
 def test_a_viewer_waits_for_nothing(app, client, auth, demo_orgs):
     with app.app_context():
         in_review(advice=False)
-        make("exempelkommun", "Försenad", Status.APPROVED, review_due=date.today())
+        make("exempelkommun", "Försenad", Status.APPROVED, review_due=clock.today())
         db.session.commit()
     auth.login(f"lasare@{KOMMUN}")
     assert waiting(client) == ""

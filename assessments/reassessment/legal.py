@@ -7,15 +7,9 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ..clock import today
 from ..extensions import db
-from ..models import utcnow
-from ..report.identity import local_time
 from .model import DPF_INVALID, LegalChange
-
-
-def today() -> date:
-    """Today in the installation's time zone (the day a date-only change takes effect)."""
-    return local_time(utcnow()).date()
 
 
 def dpf_invalid_from() -> date | None:

@@ -40,6 +40,7 @@ from ..limits import (
 from ..models import Assessment, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment, User, utcnow
 from ..plaintext import require_plain_text
 from ..reassessment.legal import dpf_invalid_on
+from ..report.identity import local_time
 from .matrix import SCALE, Conclusion, conclude
 from .rules import RiskRule, derive_risks, load_risk_rules, rule_inputs_of
 from .transfers import NOT_ALLOWED, transfer_outcomes
@@ -374,7 +375,8 @@ def depends_on_dpf(assessment: Assessment, answers: dict) -> bool:
 
 def conclusion(assessment: Assessment, risks: list[Risk] | None = None, answers: dict | None = None) -> Conclusion:
     answers = load_answers(assessment) if answers is None else answers
-    start = (assessment.approved_at or assessment.created_at or utcnow()).date()
+    # The day of approval in Sweden, as the report prints it (clock.py).
+    start = local_time(assessment.approved_at or assessment.created_at or utcnow()).date()
     return conclude(risks_of(assessment) if risks is None else risks,
                     depends_on_dpf=depends_on_dpf(assessment, answers), start=start,
                     review_due=assessment.review_due,

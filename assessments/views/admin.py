@@ -1,7 +1,7 @@
 """The administrator's pages: the organisation's platform facts, and its failed logins and lockouts."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale, ngettext
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from .. import policy
+from .. import clock, policy
 from ..catalog import latest_catalog
 from ..catalog.facts import load_platform_facts
 from ..extensions import db
@@ -30,7 +30,7 @@ def require_admin() -> None:
 
 
 def not_in_future(form, field):
-    if field.data and field.data > date.today():
+    if field.data and field.data > clock.today():
         raise ValidationError(_l("The date cannot be in the future."))
 
 
@@ -61,7 +61,7 @@ def transfer_tool_choices(lang: str):
 def platform_facts():
     require_admin()
     facts = effective_facts(current_user.organisation_id)
-    return render_template("admin/platform_facts.html", facts=facts, today=date.today(),
+    return render_template("admin/platform_facts.html", facts=facts, today=clock.today(),
                            overridden={p: is_overridden(current_user.organisation_id, p) for p in facts})
 
 

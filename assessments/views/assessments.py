@@ -3,7 +3,6 @@ file access here: the services (``dashboard``, ``wizard``, ``workflow``, ``signo
 ``documents``) own them."""
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from io import BytesIO
 
@@ -14,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import approval, dashboard, documents, policy, review, waiting, wizard, workflow
+from .. import approval, clock, dashboard, documents, policy, review, waiting, wizard, workflow
 from ..answers import (
     RECORDED_SECTIONS,
     StaleEdit,
@@ -60,7 +59,7 @@ def dashboard_page():
     page = dashboard.assessments_page(current_user, filters)
     items = page.items
     flags = open_flags(a.id for a in items)
-    return render_template("assessments/dashboard.html", assessments=items, page=page, today=date.today(),
+    return render_template("assessments/dashboard.html", assessments=items, page=page, today=clock.today(),
                            can_create=policy.can_create(current_user),
                            levels=dashboard.residual_levels([a.id for a in items]), flags=flags,
                            stopped_by_dpf=stopped_by_dpf(flags),
@@ -170,7 +169,7 @@ def step(assessment_id: int, section_key: str):
             steps=steps_of(assessment, answers, outcome.level, corrections(assessment, threads)),
             next_section=next_section, recorded=section.key in RECORDED_SECTIONS,
             consultation=review.consultation_of(assessment) if section.key in RECORDED_SECTIONS else None,
-            lang=lang, warnings=warnings, suggested=suggested, today=date.today(), threads=threads,
+            lang=lang, warnings=warnings, suggested=suggested, today=clock.today(), threads=threads,
             can_comment=policy.can_comment(current_user, assessment),
             questions=QuestionRenderer(form, catalog, lang, suggested=suggested, warnings=warnings,
                                        threads=threads),

@@ -9,15 +9,19 @@ page the user came from.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import policy, scope
+from .. import policy, rendering, scope
+from ..answers import Slot
 from ..errors import DomainError, Invalid, NotFound
 from ..evidence import listing, service
 from ..evidence.model import EvidenceFile
@@ -68,6 +72,69 @@ def evidence_panel(assessment: Assessment) -> Panel:
                                       policy.can_attach_evidence(current_user, assessment),
                                       listing.megabytes(current_app.config["EVIDENCE_MAX_FILE_BYTES"]))
     return panels[assessment.id]
+
+
+@bp.app_template_global()
+def question_evidence(assessment: Assessment, lang: str,
+                      render: Callable[[Slot], Markup]) -> Callable[[Slot], Markup]:
+    """``extra`` for the wizard step's questions (rendering.QuestionRenderer): for a question with files,
+    ``render(slot)`` (templates/assessments/_evidence.html); for one without, the attach control alone, which
+    depends on nothing but the question, the two languages and the size limit, so it is written once and
+    kept (docs/benchmarks.md, "The wizard step with evidence"); nothing where the user may not attach."""
+    panel = evidence_panel(assessment)
+    template = current_app.jinja_env.get_template("assessments/_evidence.html")
+    interface = str(get_locale() or "sv")
+
+    def extra(slot: Slot) -> Markup:
+        key = f"q:{slot.question.key}:{slot.platform}"
+        if panel.by_target.get(key):
+            return render(slot)
+        if not panel.can_attach:
+            return Markup("")
+        return rendering.kept(("evidence", key, lang, interface, panel.max_mb, slot.question.text.get(lang)),
+                              template, lambda: render(slot))
+    return extra
+
+
+# Stand-ins for what differs between the overview's questions (overview_evidence): plain letters, which
+# neither HTML escaping nor URL quoting changes.
+_KEY, _PLATFORM, _WHAT, _QID = "konsekvensKEYmark", "konsekvensPLATFORMmark", "konsekvensWHATmark", "konsekvensQIDmark"
+
+
+@dataclass(frozen=True)
+class _StandIn:
+    key: str
+    text: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _StandInSlot:
+    question: _StandIn
+    platform: str
+
+
+@bp.app_template_global()
+def overview_evidence(assessment: Assessment, lang: str,
+                      render: Callable[[object, str], Markup]) -> Callable[[Slot, str], Markup]:
+    """The overview's per-question evidence (templates/evidence/_question.html through ``render(slot, qid)``):
+    for a question with files, rendered; for one without, the attach form, which differs from question to
+    question only in the question's key, platform, text and anchor, rendered once per request with stand-ins
+    and filled in per question (docs/benchmarks.md, "The wizard step with evidence")."""
+    panel = evidence_panel(assessment)
+    blank: list[str] = []
+
+    def extra(slot: Slot, qid: str) -> Markup:
+        if panel.by_target.get(f"q:{slot.question.key}:{slot.platform}"):
+            return render(slot, qid)
+        if not panel.can_attach:
+            return Markup("")
+        if not current_app.config.get("QUESTION_CACHE", True):
+            return render(slot, qid)
+        if not blank:
+            blank.append(str(render(_StandInSlot(_StandIn(_KEY, {lang: _WHAT}), _PLATFORM), _QID)))
+        html = blank[0].replace(_KEY, slot.question.key).replace(_PLATFORM, slot.platform).replace(_QID, qid)
+        return Markup(html.replace(_WHAT, str(escape(slot.question.text.get(lang)))))
+    return extra
 
 
 @bp.get("/evidence")

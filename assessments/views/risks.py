@@ -1,14 +1,13 @@
 """HTTP for the risk register, the action plan and the conclusion of one assessment."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import policy, prior_consultation, scope
+from .. import clock, policy, prior_consultation, scope
 from ..answers import load_answers
 from ..errors import DomainError, Invalid, NotFound
 from ..extensions import db
@@ -56,7 +55,7 @@ def register(assessment_id: int):
         can_record_consultation=policy.can_keep_prior_consultation(current_user, assessment),
         number_of={v.risk.id: v.number for v in views}, status_labels=MEASURE_STATUS_LABELS,
         treatment_labels={t.value: str(label) for t, label in TREATMENT_LABELS.items()},
-        rating_fields=service.RATING_FIELDS, today=date.today(), changes=changes,
+        rating_fields=service.RATING_FIELDS, today=clock.today(), changes=changes,
         no_longer_applies=no_longer_applies(assessment, views, changes), **translated_labels())
 
 

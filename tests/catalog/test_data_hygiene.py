@@ -94,7 +94,7 @@ def test_every_shipped_platform_fact_names_its_primary_source_and_is_dated_or_un
             if source.checked_on is None:
                 assert item.is_unverified(field), f"{platform}.{field}: not checked, yet not listed as unverified"
             else:
-                assert source.checked_on <= dt.date.today(), f"{platform}.{field}: checked in the future"
+                assert source.checked_on <= dt.clock.today(), f"{platform}.{field}: checked in the future"
 
 
 def test_known_uncertain_facts_are_listed_as_unverified():
