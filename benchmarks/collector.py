@@ -29,35 +29,19 @@ def _peak_memory_mb() -> float:
 
 
 def child(variant: str, runs: int) -> dict:
-    from assessments import create_app
     from assessments.answers import load_answers
-    from assessments.demo import create_demo_assessment, create_demo_organisations, demo_names
-    from assessments.extensions import db
     from assessments.report import collector
     from assessments.report.document import report_html
     from assessments.report.pdf import render_pdf
-    from assessments.report.seal import load_seal
     from assessments.report.signing import sign_pdf
+    from benchmarks.pdf import demo_assessment
 
     if variant == "default":
         collector.RENDER_THRESHOLDS = gc.get_threshold()  # what rendering ran with before
     elif variant == "off":
         gc.disable()
-    demo = next(name for name in demo_names() if name.startswith("exempelkommun-"))
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'bench.sqlite'}", "SECRET_KEY": "x",
-                          "SEAL_DIR": str(tmp_path / "seals"), "ARCHIVE_DIR": str(tmp_path / "archive"),
-                          "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-        with app.app_context(), app.test_request_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            create_demo_organisations(tmp_path / "seals", "bench-password-123")
-            assessment = create_demo_assessment(demo)
-            db.session.commit()
-            html = report_html(assessment, load_answers(assessment), record_sha256="0" * 64, signature=None)
-            seal = load_seal(tmp_path / "seals" / "exempelkommun.p12")
+    with tempfile.TemporaryDirectory() as tmp, demo_assessment(Path(tmp)) as (assessment, seal):
+        html = report_html(assessment, load_answers(assessment), record_sha256="0" * 64, signature=None)
     cpu = []
     for run in range(runs + 1):
         started = time.process_time()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from weasyprint import HTML
@@ -18,11 +20,12 @@ from assessments.answers import load_answers
 from assessments.archive import Archive
 from assessments.demo import create_demo_assessment, create_demo_organisations, demo_names
 from assessments.extensions import db
+from assessments.models import Assessment
 from assessments.report.document import SOFT_HYPHEN, report_html
 from assessments.report.identity import sha256_hex
 from assessments.report.pdf import PDF_VARIANT, SafeURLFetcher, render_pdf
 from assessments.report.record import canonical_json, record_document
-from assessments.report.seal import load_seal
+from assessments.report.seal import Seal, load_seal
 from assessments.report.signing import sign_pdf
 
 DEMO = next(name for name in demo_names() if name.startswith("exempelkommun-"))
@@ -35,21 +38,28 @@ def _bare(html: str, variant: str = PDF_VARIANT) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+@contextmanager
+def demo_assessment(tmp_path: Path) -> Iterator[tuple[Assessment, Seal]]:
+    """The municipality's demo assessment (latest catalogue) in a fresh SQLite instance under ``tmp_path``,
+    with its organisation's seal, inside an application and request context."""
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'bench.sqlite'}", "SECRET_KEY": "bench",
+                      "SEAL_DIR": str(tmp_path / "seals"), "ARCHIVE_DIR": str(tmp_path / "archive"),
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context(), app.test_request_context():
+        upgrade()
+        create_demo_organisations(tmp_path / "seals", "bench-password-123")
+        assessment = create_demo_assessment(DEMO)
+        db.session.commit()
+        yield assessment, load_seal(tmp_path / "seals" / "exempelkommun.p12")
+
+
 def measure(runs: int = 5) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'bench.sqlite'}", "SECRET_KEY": "bench",
-                          "SEAL_DIR": str(tmp_path / "seals"), "ARCHIVE_DIR": str(tmp_path / "archive"),
-                          "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-        with app.app_context(), app.test_request_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            create_demo_organisations(tmp_path / "seals", "bench-password-123")
-            assessment = create_demo_assessment(DEMO)
-            db.session.commit()
+        with demo_assessment(tmp_path) as (assessment, seal):
             answers = load_answers(assessment)
-            seal = load_seal(tmp_path / "seals" / "exempelkommun.p12")
             archive = Archive(tmp_path / "archive")
             html_once = report_html(assessment, answers, record_sha256="0" * 64, signature=None)
             unhyphenated = html_once.replace(SOFT_HYPHEN, "")
