@@ -30,6 +30,17 @@ def answered_assessment(name: str | None = None) -> Assessment:
     return assessment
 
 
+def approved_unsealed(assessment: Assessment) -> Assessment:
+    """The municipality's assessment submitted by its communicator and marked approved by its legal reviewer,
+    committed: the status approval leaves, without rendering or sealing a report."""
+    from assessments import workflow
+
+    workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
+    workflow.mark_approved(assessment, user(f"jurist@{KOMMUN}"))
+    db.session.commit()
+    return assessment
+
+
 def reload(assessment_id: int) -> Assessment:
     db.session.expire_all()
     return db.session.get(Assessment, assessment_id)

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from assessments import clock, workflow
+from assessments import clock
 from assessments.answers import RECORDED_SECTIONS, load_answers, screening
 from assessments.catalog import get_catalog, latest_catalog
 from assessments.catalog.facts import check_platform_facts, load_platform_facts
 from assessments.extensions import db
 from assessments.models import Assessment, Status
 from tests.answering import latest_demo, version_of
-from tests.factories import KOMMUN, answered_assessment, user
+from tests.factories import KOMMUN, answered_assessment, approved_unsealed
 
 
 def full():
@@ -199,16 +199,10 @@ def test_other_platform_needs_a_name_and_is_shown_by_it(app, client, auth, demo_
     assert "<legend>Mastodon</legend>" in html
 
 
-def approve(app, assessment):
-    workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-    workflow.mark_approved(assessment, user(f"jurist@{KOMMUN}"))
-    db.session.commit()
-
-
 def test_pinned_assessment_keeps_its_version_and_a_new_revision_moves_to_the_latest(app, client, auth, demo_orgs):
     with app.app_context():
         old = answered_assessment("exempelkommun-1")
-        approve(app, old)
+        approved_unsealed(old)
         old_id = old.id
         old_keys = set(load_answers(old))
     auth.login(f"kommunikator@{KOMMUN}")

@@ -9,11 +9,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assessments import workflow
 from assessments.extensions import db
 from assessments.models import AuditEvent, Measure, MeasureStatus, Risk, RiskRatingChange, Treatment
 from tests.answering import answer_all, latest_demo
-from tests.factories import KOMMUN, answered_assessment, user
+from tests.factories import KOMMUN, answered_assessment, approved_unsealed
 
 NO_LONGER = "Risker som inte längre gäller"
 
@@ -169,10 +168,7 @@ def test_measures_are_read_only_after_approval(app, client, auth, draft_id):
     [measure] = measures_of(app, draft_id, title="Loggning av inloggningar")
     with app.app_context():
         from assessments.models import Assessment
-        assessment = db.session.get(Assessment, draft_id)
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        workflow.mark_approved(assessment, user(f"jurist@{KOMMUN}"))
-        db.session.commit()
+        approved_unsealed(db.session.get(Assessment, draft_id))
     auth.logout()
     auth.login(f"jurist@{KOMMUN}")
     page = client.get(f"/assessments/{draft_id}/measures/{measure.id}")

@@ -9,10 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assessments import workflow
 from assessments.extensions import db
 from assessments.models import Assessment, Measure, Risk, RiskRatingChange
-from tests.factories import KOMMUN, answered_assessment, user
+from tests.factories import KOMMUN, answered_assessment, approved_unsealed, user
 
 RATINGS = {"inherent_likelihood": "3", "inherent_severity": "4", "residual_likelihood": "2",
            "residual_severity": "3"}
@@ -179,10 +178,7 @@ def test_risks_are_read_only_after_approval(app, client, auth, draft_id):
     add_risk(client, draft_id)
     risk = manual_risk(app, draft_id)
     with app.app_context():
-        assessment = db.session.get(Assessment, draft_id)
-        workflow.submit_for_review(assessment, user(f"kommunikator@{KOMMUN}"))
-        workflow.mark_approved(assessment, user(f"jurist@{KOMMUN}"))
-        db.session.commit()
+        approved_unsealed(db.session.get(Assessment, draft_id))
     auth.logout()
     auth.login(f"jurist@{KOMMUN}")
     assert client.post(f"/assessments/{draft_id}/risks/{risk.id}/ratings",

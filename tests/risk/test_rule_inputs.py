@@ -37,6 +37,20 @@ def _alternatives(question) -> list[Any]:
     return [None, "", "ett svar"]
 
 
+def _variations(questions, answers: dict, platforms: list[str]):
+    """``answers`` with one answer of one of ``questions`` changed to each alternative (or removed), in turn:
+    (question key, platform, value, the changed answers)."""
+    for question in questions:
+        for platform in platforms if question.per_platform else [""]:
+            for value in _alternatives(question):
+                changed = dict(answers)
+                if value is None:
+                    changed.pop((question.key, platform), None)
+                else:
+                    changed[(question.key, platform)] = value
+                yield question.key, platform, value, changed
+
+
 def _picture(catalog, rules, answers, platforms, public_body):
     return sorted((d.rule.key, d.platform, tuple(map(tuple, d.triggered_by)))
                   for d in derive_risks(catalog, rules, answers, platforms, public_body=public_body))
@@ -57,17 +71,10 @@ def test_an_answer_no_rule_reads_never_changes_the_risks(version):
         platforms = list(spec["platforms"])
         for public_body in (True, False):
             before = _picture(catalog, rules, answers, platforms, public_body)
-            for question in others:
-                for platform in platforms if question.per_platform else [""]:
-                    for value in _alternatives(question):
-                        changed = dict(answers)
-                        if value is None:
-                            changed.pop((question.key, platform), None)
-                        else:
-                            changed[(question.key, platform)] = value
-                        assert _picture(catalog, rules, changed, platforms, public_body) == before, \
-                            (version, spec["title"], question.key, platform, value)
-                        checked += 1
+            for key, platform, value, changed in _variations(others, answers, platforms):
+                assert _picture(catalog, rules, changed, platforms, public_body) == before, \
+                    (version, spec["title"], key, platform, value)
+                checked += 1
     assert checked > 100
 
 
@@ -103,15 +110,7 @@ def test_a_rule_alone_reads_the_chain_of_its_questions(version):
             answers = _answers(catalog, spec)
             platforms = list(spec["platforms"])
             before = _picture(catalog, [rule], answers, platforms, True)
-            for question in catalog.questions():
-                if question.key in inputs:
-                    continue
-                for platform in platforms if question.per_platform else [""]:
-                    for value in _alternatives(question):
-                        changed = dict(answers)
-                        if value is None:
-                            changed.pop((question.key, platform), None)
-                        else:
-                            changed[(question.key, platform)] = value
-                        assert _picture(catalog, [rule], changed, platforms, True) == before, \
-                            (version, rule.key, question.key, platform, value)
+            others = [q for q in catalog.questions() if q.key not in inputs]
+            for key, platform, value, changed in _variations(others, answers, platforms):
+                assert _picture(catalog, [rule], changed, platforms, True) == before, \
+                    (version, rule.key, key, platform, value)
