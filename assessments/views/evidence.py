@@ -86,7 +86,7 @@ def question_evidence(assessment: Assessment, lang: str,
     interface = str(get_locale() or "sv")
 
     def extra(slot: Slot) -> Markup:
-        key = f"q:{slot.question.key}:{slot.platform}"
+        key = listing.Target(question_key=slot.question.key, platform=slot.platform).value
         if panel.by_target.get(key):
             return render(slot)
         if not panel.can_attach:
@@ -124,7 +124,7 @@ def overview_evidence(assessment: Assessment, lang: str,
     blank: list[str] = []
 
     def extra(slot: Slot, qid: str) -> Markup:
-        if panel.by_target.get(f"q:{slot.question.key}:{slot.platform}"):
+        if panel.by_target.get(listing.Target(question_key=slot.question.key, platform=slot.platform).value):
             return render(slot, qid)
         if not panel.can_attach:
             return Markup("")
